@@ -1,0 +1,57 @@
+# advlock_named/Makefile
+
+EXTENSION = advlock_named
+EXTVERSION = 1.0
+MODULE_big = advlock_named
+# .cpp, not .cc: PGXS has JIT bitcode rules for .c and .cpp only
+OBJS = \
+	src/advlock_named.o \
+	src/hold_registry.o \
+	src/lock_ops.o \
+	src/lock_target.o \
+	src/name_key.o \
+	src/sha256.o \
+	src/sql_functions.o
+PGFILEDESC = "advlock_named - advisory locks keyed by text names"
+
+# Install scripts share sql/ with the regression inputs; "--" tells them apart.
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+REGRESS = key session_locks xact_locks registry bad_input interop
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+ISOLATION = shared_exclusive fair_queue scopes deadlock builtin_interop
+ISOLATION_OPTS = --load-extension=$(EXTENSION)
+TAP_TESTS = 1
+
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-register \
+	-DADVLOCK_NAMED_VERSION='"$(EXTVERSION)"'
+# Link with the C++ driver so libstdc++ is recorded as a dependency.
+override COMPILER = $(CXX) $(CXXFLAGS)
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# JIT bitcode is compiled by clang with BITCODE_CXXFLAGS, which never sees
+# PG_CXXFLAGS; this must follow the include, where the variable is defined.
+override BITCODE_CXXFLAGS += -std=c++17 -Wno-register
+
+EXTRA_CLEAN = results/ output_iso/ tmp_check/ tmp_check_iso/ log/ \
+	regression.diffs regression.out test/core_test
+
+# The pure C++ core, tested without a server.
+CORE_SOURCES = src/hold_registry.cpp src/name_key.cpp src/sha256.cpp
+test/core_test: test/core_test.cpp $(CORE_SOURCES) $(wildcard src/*.hpp)
+	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ test/core_test.cpp $(CORE_SOURCES) \
+		-lgtest -lgtest_main -pthread
+
+.PHONY: unit-test test demo
+unit-test: test/core_test
+	test/core_test
+
+# Build, install, start a throwaway cluster, run every suite, stop it.
+test:
+	tools/run-tests.sh
+
+demo:
+	tools/demo.sh

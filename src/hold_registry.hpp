@@ -1,0 +1,136 @@
+/*-------------------------------------------------------------------------
+ *
+ * hold_registry.hpp
+ *	  What this backend holds through advlock_named: names, modes, scopes
+ *	  and re-entrant hold counts.
+ *
+ * The lock manager knows keys, not names, and cannot tell our holds from
+ * holds taken with the integer builtins, so the extension keeps this
+ * backend-local record.  It mirrors the lock manager's own release rules:
+ * transaction holds belong to the subtransaction that took them, move to the
+ * parent when it commits and vanish when it aborts or the top transaction
+ * ends; session holds stay until unlocked.
+ *
+ * Pure C++: no PostgreSQL header may be included here, and no exception
+ * leaves it.  The only method that allocates is Prepare, which is called
+ * before the lock is requested, so recording a granted lock cannot fail.
+ * Entries are erased only in EndTransaction, so an Entry pointer stays valid
+ * for the rest of the SQL call that obtained it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace advlock_named {
+
+enum class LockMode : std::uint8_t
+{
+	kShared,
+	kExclusive,
+};
+
+/* A subtransaction id as the server numbers them; the top level is 1. */
+using SubXactId = std::uint32_t;
+
+/* One registry entry as plain data, for reporting. */
+struct HoldRow
+{
+	std::int64_t key;
+	LockMode	mode;
+	const char *name;			/* points into the registry; not terminated */
+	std::size_t name_length;
+	std::int64_t session_holds;
+	std::int64_t xact_holds;
+};
+
+class HoldRegistry
+{
+public:
+	struct Entry;
+
+	/*
+	 * Makes sure (key, mode) has an entry with room for one more hold under
+	 * subxact.  Returns nullptr when memory runs out.
+	 */
+	Entry	   *Prepare(std::int64_t key, LockMode mode, std::string_view name, SubXactId subxact) noexcept;
+
+	/* The entry of (key, mode), or nullptr; never allocates. */
+	Entry	   *Find(std::int64_t key, LockMode mode) noexcept;
+
+	static void AddSessionHold(Entry &entry) noexcept;
+	static void AddXactHold(Entry &entry, SubXactId subxact) noexcept;
+	static std::int64_t SessionHolds(const Entry &entry) noexcept;
+
+	/* Forgets up to count session holds (never below zero). */
+	void		DropSessionHolds(Entry &entry, std::int64_t count) noexcept;
+
+	/* Caps the session holds at what the lock manager still has. */
+	void		LimitSessionHolds(Entry &entry, std::int64_t held) noexcept;
+
+	void		CommitSubTransaction(SubXactId child, SubXactId parent) noexcept;
+	void		AbortSubTransaction(SubXactId subxact) noexcept;
+
+	/* The top transaction ended (commit, abort or prepare). */
+	void		EndTransaction() noexcept;
+
+	/* Entries that hold something, unordered; rows needs room for EntryCount(). */
+	std::size_t EntryCount() const noexcept { return entries_.size(); }
+	std::size_t Snapshot(HoldRow *rows) const noexcept;
+
+	/* Orders rows by name bytes, then mode: a stable order for reports. */
+	static void SortByName(HoldRow *rows, std::size_t count) noexcept;
+
+	struct XactHold
+	{
+		SubXactId	subxact;
+		std::int64_t holds;
+	};
+
+	struct Entry
+	{
+		std::int64_t key;
+		LockMode	mode;
+		std::string name;
+		std::int64_t session_holds = 0;
+		std::vector<XactHold> xact_holds;
+		bool		touched = false;	/* listed in touched_ */
+	};
+
+private:
+	struct EntryKey
+	{
+		std::int64_t key;
+		LockMode	mode;
+
+		bool		operator==(const EntryKey &other) const noexcept
+		{
+			return key == other.key && mode == other.mode;
+		}
+	};
+
+	struct EntryKeyHash
+	{
+		/* keys are SHA-256 output already, so they need no further mixing */
+		std::size_t operator()(const EntryKey &k) const noexcept
+		{
+			return static_cast<std::size_t>(k.key) ^ static_cast<std::size_t>(k.mode);
+		}
+	};
+
+	/* Remembers entry for EndTransaction; best effort, may fail silently. */
+	void		Touch(Entry &entry) noexcept;
+
+	std::unordered_map<EntryKey, Entry, EntryKeyHash> entries_;
+
+	/* Entries changed in the current transaction: the only ones to revisit. */
+	std::vector<EntryKey> touched_;
+};
+
+} // namespace advlock_named

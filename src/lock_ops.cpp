@@ -1,0 +1,197 @@
+/*-------------------------------------------------------------------------
+ *
+ * lock_ops.cpp
+ *	  Named lock operations on top of LockAcquire and LockRelease.
+ *
+ * Glue layer.  Only plain data is alive while server functions run here;
+ * registry methods never throw, and the only one that allocates (Prepare)
+ * runs before the lock is requested, so a granted lock is always recorded.
+ *
+ *-------------------------------------------------------------------------
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "fmgr.h"
+#include "storage/lock.h"
+}
+
+#include "lock_ops.hpp"
+#include "pg_compat.hpp"
+
+namespace advlock_named {
+namespace {
+
+HoldRegistry registry;
+
+struct CoreHolds
+{
+	int64		session;
+	int64		transaction;
+};
+
+/*
+ * How often the lock manager says this backend holds (tag, mode), by scope.
+ *
+ * Its per-owner counts live in the backend's LOCALLOCK, which is reachable
+ * only through LockAcquireExtended.  Once LockHeldByMe is true, one more
+ * session acquisition is purely local (it bumps a counter and hands us the
+ * entry), and releasing it again is local too.
+ */
+CoreHolds
+CountCoreHolds(const LOCKTAG *tag, LOCKMODE mode)
+{
+	CoreHolds	holds = {0, 0};
+	LOCALLOCK  *locallock = NULL;
+
+	if (!AnlLockHeldByMe(tag, mode))
+		return holds;
+
+	(void) AnlLockAcquireExtended(tag, mode, true, false, &locallock);
+	for (int i = 0; i < locallock->numLockOwners; i++)
+	{
+		if (locallock->lockOwners[i].owner == NULL)
+			holds.session += locallock->lockOwners[i].nLocks;
+		else
+			holds.transaction += locallock->lockOwners[i].nLocks;
+	}
+	holds.session--;			/* our own probe */
+	(void) LockRelease(tag, mode, true);
+	return holds;
+}
+
+/*
+ * A lock taken in a parallel worker would belong to the worker and vanish
+ * when it exits; the builtins silently allow that, we refuse.
+ */
+void
+PreventUseInParallelWorker()
+{
+	if (IsParallelWorker())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("cannot use named locks in a parallel worker"),
+				 errhint("Mark functions that call named lock functions PARALLEL RESTRICTED or PARALLEL UNSAFE.")));
+}
+
+HoldRegistry::Entry *
+PrepareEntry(const LockTarget &target, LockMode mode)
+{
+	HoldRegistry::Entry *entry = registry.Prepare(target.key, mode,
+												  std::string_view(target.name, target.name_length),
+												  GetCurrentSubTransactionId());
+
+	if (entry == nullptr)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	return entry;
+}
+
+} // namespace
+
+HoldRegistry &
+Registry()
+{
+	return registry;
+}
+
+bool
+AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, bool wait)
+{
+	HoldRegistry::Entry *entry;
+	bool		session = scope == Scope::kSession;
+
+	PreventUseInParallelWorker();
+	entry = PrepareEntry(target, mode);
+
+	if (LockAcquire(&target.tag, ToLockManagerMode(mode), session, !wait) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+
+	if (session)
+		HoldRegistry::AddSessionHold(*entry);
+	else
+		HoldRegistry::AddXactHold(*entry, GetCurrentSubTransactionId());
+	return true;
+}
+
+bool
+ReleaseNamedSessionLock(const LockTarget &target, LockMode mode)
+{
+	LOCKMODE	lockmode = ToLockManagerMode(mode);
+	CoreHolds	holds;
+
+	PreventUseInParallelWorker();
+	holds = CountCoreHolds(&target.tag, lockmode);
+
+	/* Checking first keeps LockRelease's "you don't own a lock" WARNING away. */
+	if (holds.session == 0)
+		return false;
+	(void) LockRelease(&target.tag, lockmode, true);
+
+	if (HoldRegistry::Entry *entry = registry.Find(target.key, mode))
+	{
+		registry.LimitSessionHolds(*entry, holds.session);
+		registry.DropSessionHolds(*entry, 1);
+	}
+	return true;
+}
+
+HoldRow *
+SnapshotRegistry(size_t *count)
+{
+	size_t		capacity = Max(registry.EntryCount(), 1);
+	HoldRow    *rows = static_cast<HoldRow *>(palloc(capacity * sizeof(HoldRow)));
+
+	*count = registry.Snapshot(rows);
+	return rows;
+}
+
+void
+ReconcileSessionHolds()
+{
+	size_t		count;
+	HoldRow    *rows;
+
+	PreventUseInParallelWorker();
+	rows = SnapshotRegistry(&count);
+	for (size_t i = 0; i < count; i++)
+	{
+		LOCKTAG		tag;
+		CoreHolds	holds;
+
+		if (rows[i].session_holds == 0)
+			continue;
+		tag = AdvisoryTag(rows[i].key);
+		holds = CountCoreHolds(&tag, ToLockManagerMode(rows[i].mode));
+		registry.LimitSessionHolds(*registry.Find(rows[i].key, rows[i].mode), holds.session);
+	}
+	pfree(rows);
+}
+
+int64
+ReleaseAllNamedSessionLocks()
+{
+	size_t		count;
+	HoldRow    *rows;
+	int64		released = 0;
+
+	ReconcileSessionHolds();
+	rows = SnapshotRegistry(&count);
+	for (size_t i = 0; i < count; i++)
+	{
+		LOCKTAG		tag = AdvisoryTag(rows[i].key);
+		LOCKMODE	lockmode = ToLockManagerMode(rows[i].mode);
+
+		for (int64 n = 0; n < rows[i].session_holds; n++)
+			(void) LockRelease(&tag, lockmode, true);
+		registry.DropSessionHolds(*registry.Find(rows[i].key, rows[i].mode), rows[i].session_holds);
+		released += rows[i].session_holds;
+	}
+	pfree(rows);
+	return released;
+}
+
+} // namespace advlock_named

@@ -1,0 +1,48 @@
+/*-------------------------------------------------------------------------
+ *
+ * lock_ops.hpp
+ *	  Taking and releasing named locks in the lock manager while keeping
+ *	  this backend's hold registry in step.
+ *
+ * Glue layer: include after the PostgreSQL headers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#pragma once
+
+#include "hold_registry.hpp"
+#include "lock_target.hpp"
+
+namespace advlock_named {
+
+enum class Scope
+{
+	kSession,
+	kTransaction,
+};
+
+/* This backend's registry of what it took through the extension. */
+HoldRegistry &Registry();
+
+/*
+ * Requests the lock; with wait, queues like pg_advisory_lock, otherwise
+ * returns false at once when the lock is not free.
+ */
+bool		AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, bool wait);
+
+/* A palloc'd, unordered copy of the registry's non-empty entries. */
+HoldRow    *SnapshotRegistry(size_t *count);
+
+/* Releases one session hold; false (without a warning) when none is held. */
+bool		ReleaseNamedSessionLock(const LockTarget &target, LockMode mode);
+
+/* Releases every session hold taken through the extension; returns how many. */
+int64		ReleaseAllNamedSessionLocks();
+
+/*
+ * Forgets session holds that something else released behind our back:
+ * pg_advisory_unlock_all(), DISCARD ALL or pg_advisory_unlock(key).
+ */
+void		ReconcileSessionHolds();
+
+} // namespace advlock_named

@@ -1,0 +1,95 @@
+/*-------------------------------------------------------------------------
+ *
+ * lock_target.cpp
+ *	  Validating lock names and deriving their advisory lock tags.
+ *
+ * Glue layer.  Only plain data is alive while server functions run here,
+ * so an ERROR may longjmp through these frames without skipping anything.
+ *
+ *-------------------------------------------------------------------------
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+}
+
+#include <string_view>
+
+#include "lock_target.hpp"
+#include "name_key.hpp"
+
+namespace advlock_named {
+
+/*
+ * field4 = 1 is the int8 key space of pg_advisory_lock(bigint): a named lock
+ * is exactly the builtin advisory lock on named_lock_key(name).
+ */
+constexpr uint16 kInt8KeySpace = 1;
+
+LOCKTAG
+AdvisoryTag(int64 key)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) ((uint64) key >> 32), (uint32) key, kInt8KeySpace);
+	return tag;
+}
+
+LockTarget
+TargetFromArgument(FunctionCallInfo fcinfo, int argno)
+{
+	LockTarget	target;
+	text	   *name;
+	char	   *utf8;
+	size_t		utf8_length;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("lock name must not be null")));
+
+	name = PG_GETARG_TEXT_PP(argno);
+	target.name = VARDATA_ANY(name);
+	target.name_length = VARSIZE_ANY_EXHDR(name);
+
+	/* The key is defined over UTF-8 so that it is the same in every database. */
+	utf8 = pg_server_to_any(target.name, target.name_length, PG_UTF8);
+	utf8_length = utf8 == target.name ? (size_t) target.name_length : strlen(utf8);
+
+	std::string_view utf8_name(utf8, utf8_length);
+
+	switch (CheckName(utf8_name))
+	{
+		case NameProblem::kEmpty:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("lock name must not be empty")));
+			break;
+		case NameProblem::kTooLong:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("lock name is too long"),
+					 errdetail("The name is %zu bytes long in UTF-8; the limit is %zu bytes.",
+							   utf8_length, kMaxNameBytes),
+					 errhint("Use a shorter name, for example a digest of the long one.")));
+			break;
+		case NameProblem::kNone:
+			break;
+	}
+
+	target.key = NameKey(utf8_name);
+	target.tag = AdvisoryTag(target.key);
+	if (utf8 != target.name)
+		pfree(utf8);
+	return target;
+}
+
+} // namespace advlock_named

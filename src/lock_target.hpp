@@ -1,0 +1,37 @@
+/*-------------------------------------------------------------------------
+ *
+ * lock_target.hpp
+ *	  Turning a SQL lock-name argument into the advisory lock it names.
+ *
+ * Glue layer: include after the PostgreSQL headers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#pragma once
+
+#include "hold_registry.hpp"
+
+namespace advlock_named {
+
+/* A validated name and the lock-manager tag of its advisory key. */
+struct LockTarget
+{
+	LOCKTAG		tag;
+	int64		key;
+	const char *name;			/* server encoding, as the caller wrote it */
+	int			name_length;
+};
+
+/* Reads argument argno; raises an ERROR for a NULL, empty or oversize name. */
+LockTarget	TargetFromArgument(FunctionCallInfo fcinfo, int argno);
+
+/* The tag of the advisory lock on key in this database, as pg_advisory_lock(bigint) builds it. */
+LOCKTAG		AdvisoryTag(int64 key);
+
+inline LOCKMODE
+ToLockManagerMode(LockMode mode)
+{
+	return mode == LockMode::kShared ? ShareLock : ExclusiveLock;
+}
+
+} // namespace advlock_named

@@ -1,0 +1,24 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_compat.hpp
+ *	  The few server API differences between the supported major versions.
+ *
+ * Include after the PostgreSQL headers, inside the glue layer only.
+ *
+ *-------------------------------------------------------------------------
+ */
+#pragma once
+
+#if PG_VERSION_NUM >= 170000
+#define AnlLockHeldByMe(tag, mode) LockHeldByMe((tag), (mode), false)
+#else
+#define AnlLockHeldByMe(tag, mode) LockHeldByMe((tag), (mode))
+#endif
+
+#if PG_VERSION_NUM >= 180000
+#define AnlLockAcquireExtended(tag, mode, session, dont_wait, locallockp) \
+	LockAcquireExtended((tag), (mode), (session), (dont_wait), true, (locallockp), false)
+#else
+#define AnlLockAcquireExtended(tag, mode, session, dont_wait, locallockp) \
+	LockAcquireExtended((tag), (mode), (session), (dont_wait), true, (locallockp))
+#endif

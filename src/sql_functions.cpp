@@ -1,0 +1,202 @@
+/*-------------------------------------------------------------------------
+ *
+ * sql_functions.cpp
+ *	  The SQL-callable functions of advlock_named.
+ *
+ * Each one is a thin wrapper: validate the name, then one call into
+ * lock_ops.  See advlock_named.cpp for the rules every glue file follows.
+ *
+ *-------------------------------------------------------------------------
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(named_lock_key);
+PG_FUNCTION_INFO_V1(named_lock_exclusive);
+PG_FUNCTION_INFO_V1(named_lock_shared);
+PG_FUNCTION_INFO_V1(named_try_lock_exclusive);
+PG_FUNCTION_INFO_V1(named_try_lock_shared);
+PG_FUNCTION_INFO_V1(named_xact_lock_exclusive);
+PG_FUNCTION_INFO_V1(named_xact_lock_shared);
+PG_FUNCTION_INFO_V1(named_try_xact_lock_exclusive);
+PG_FUNCTION_INFO_V1(named_try_xact_lock_shared);
+PG_FUNCTION_INFO_V1(named_unlock_exclusive);
+PG_FUNCTION_INFO_V1(named_unlock_shared);
+PG_FUNCTION_INFO_V1(named_unlock_all);
+PG_FUNCTION_INFO_V1(named_locks);
+}
+
+#include "lock_ops.hpp"
+
+using advlock_named::LockMode;
+using advlock_named::Scope;
+
+namespace {
+
+Datum
+Lock(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
+{
+	advlock_named::LockTarget target = advlock_named::TargetFromArgument(fcinfo, 0);
+
+	(void) advlock_named::AcquireNamedLock(target, mode, scope, true);
+	PG_RETURN_VOID();
+}
+
+Datum
+TryLock(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
+{
+	advlock_named::LockTarget target = advlock_named::TargetFromArgument(fcinfo, 0);
+
+	PG_RETURN_BOOL(advlock_named::AcquireNamedLock(target, mode, scope, false));
+}
+
+Datum
+Unlock(FunctionCallInfo fcinfo, LockMode mode)
+{
+	advlock_named::LockTarget target = advlock_named::TargetFromArgument(fcinfo, 0);
+
+	PG_RETURN_BOOL(advlock_named::ReleaseNamedSessionLock(target, mode));
+}
+
+} // namespace
+
+/*
+ * named_lock_key(name text) returns bigint
+ *
+ * The advisory key of a name: the first 8 bytes of SHA-256 over its UTF-8
+ * form, read big-endian.
+ */
+Datum
+named_lock_key(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(advlock_named::TargetFromArgument(fcinfo, 0).key);
+}
+
+/* named_lock_exclusive(name text), named_lock_shared(name text): session scope, waits */
+Datum
+named_lock_exclusive(PG_FUNCTION_ARGS)
+{
+	return Lock(fcinfo, LockMode::kExclusive, Scope::kSession);
+}
+
+Datum
+named_lock_shared(PG_FUNCTION_ARGS)
+{
+	return Lock(fcinfo, LockMode::kShared, Scope::kSession);
+}
+
+/* named_try_lock_exclusive(name text), named_try_lock_shared(name text): never wait */
+Datum
+named_try_lock_exclusive(PG_FUNCTION_ARGS)
+{
+	return TryLock(fcinfo, LockMode::kExclusive, Scope::kSession);
+}
+
+Datum
+named_try_lock_shared(PG_FUNCTION_ARGS)
+{
+	return TryLock(fcinfo, LockMode::kShared, Scope::kSession);
+}
+
+/* named_xact_lock_exclusive(name text), named_xact_lock_shared(name text): until transaction end */
+Datum
+named_xact_lock_exclusive(PG_FUNCTION_ARGS)
+{
+	return Lock(fcinfo, LockMode::kExclusive, Scope::kTransaction);
+}
+
+Datum
+named_xact_lock_shared(PG_FUNCTION_ARGS)
+{
+	return Lock(fcinfo, LockMode::kShared, Scope::kTransaction);
+}
+
+Datum
+named_try_xact_lock_exclusive(PG_FUNCTION_ARGS)
+{
+	return TryLock(fcinfo, LockMode::kExclusive, Scope::kTransaction);
+}
+
+Datum
+named_try_xact_lock_shared(PG_FUNCTION_ARGS)
+{
+	return TryLock(fcinfo, LockMode::kShared, Scope::kTransaction);
+}
+
+/* named_unlock_exclusive(name text), named_unlock_shared(name text): release one session hold */
+Datum
+named_unlock_exclusive(PG_FUNCTION_ARGS)
+{
+	return Unlock(fcinfo, LockMode::kExclusive);
+}
+
+Datum
+named_unlock_shared(PG_FUNCTION_ARGS)
+{
+	return Unlock(fcinfo, LockMode::kShared);
+}
+
+/*
+ * named_unlock_all() returns integer
+ *
+ * Releases the session holds taken through this extension, unlike
+ * pg_advisory_unlock_all(), which would also drop integer-keyed locks.
+ */
+Datum
+named_unlock_all(PG_FUNCTION_ARGS)
+{
+	int64		released = advlock_named::ReleaseAllNamedSessionLocks();
+
+	PG_RETURN_INT32((int32) Min(released, (int64) PG_INT32_MAX));
+}
+
+/*
+ * named_locks() returns setof (name text, key bigint, mode text, scope text, holds integer)
+ *
+ * What this session holds through the extension, one row per name, mode
+ * and scope, ordered by name.
+ */
+Datum
+named_locks(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	advlock_named::HoldRow *rows;
+	size_t		count;
+
+	advlock_named::ReconcileSessionHolds();
+	InitMaterializedSRF(fcinfo, 0);
+	rows = advlock_named::SnapshotRegistry(&count);
+	advlock_named::HoldRegistry::SortByName(rows, count);
+
+	for (size_t i = 0; i < count; i++)
+	{
+		const advlock_named::HoldRow &row = rows[i];
+		const struct
+		{
+			const char *scope;
+			int64		holds;
+		}			scopes[] = {{"session", row.session_holds}, {"transaction", row.xact_holds}};
+
+		for (const auto &scope : scopes)
+		{
+			Datum		values[5];
+			bool		nulls[5] = {false, false, false, false, false};
+
+			if (scope.holds == 0)
+				continue;
+			values[0] = PointerGetDatum(cstring_to_text_with_len(row.name, (int) row.name_length));
+			values[1] = Int64GetDatum(row.key);
+			values[2] = CStringGetTextDatum(row.mode == LockMode::kShared ? "shared" : "exclusive");
+			values[3] = CStringGetTextDatum(scope.scope);
+			values[4] = Int32GetDatum((int32) Min(scope.holds, (int64) PG_INT32_MAX));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,191 @@
+/*
+ * Unit tests of the pure C++ core: the key contract and the hold registry's
+ * transaction rules.  They need no server; `make unit-test` runs them.
+ */
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "hold_registry.hpp"
+#include "name_key.hpp"
+#include "sha256.hpp"
+
+namespace advlock_named {
+namespace {
+
+std::string
+Hex(const Sha256Digest &digest)
+{
+	static const char kDigits[] = "0123456789abcdef";
+	std::string out;
+
+	for (std::uint8_t byte : digest)
+	{
+		out += kDigits[byte >> 4];
+		out += kDigits[byte & 0xf];
+	}
+	return out;
+}
+
+/* FIPS 180-4 examples, plus lengths around the one- and two-block padding edge. */
+TEST(Sha256, KnownAnswers)
+{
+	EXPECT_EQ(Hex(Sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	EXPECT_EQ(Hex(Sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	EXPECT_EQ(Hex(Sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+			  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	EXPECT_EQ(Hex(Sha256(std::string(1000000, 'a'))),
+			  "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	/* 55 and 56 bytes straddle the one/two padding block edge; 64 fills a block */
+	EXPECT_EQ(Hex(Sha256(std::string(55, 'x'))),
+			  "d5e285683cd4efc02d021a5c62014694958901005d6f71e89e0989fac77e4072");
+	EXPECT_EQ(Hex(Sha256(std::string(56, 'x'))),
+			  "04c26261370ee7541549d16dee320c723e3fd14671e66a099afe0a377c16888e");
+	EXPECT_EQ(Hex(Sha256(std::string(64, 'x'))),
+			  "7ce100971f64e7001e8fe5a51973ecdfe1ced42befe7ee8d5fd6219506b5393c");
+	EXPECT_EQ(Hex(Sha256(std::string(119, 'x'))),
+			  "000b48d4edf0fa7bee3c6236ecd2785baa5db4eeb8bb54341b029e0d9fa5fb0c");
+}
+
+TEST(NameKey, DocumentedVectors)
+{
+	EXPECT_EQ(NameKey("import"), -2791398027664323193LL);
+	EXPECT_EQ(NameKey("analysis"), -842589000309265699LL);
+	EXPECT_EQ(NameKey("a"), -3848465438864589366LL);
+	EXPECT_EQ(NameKey("\xc3\xbc" "ber-stra\xc3\x9f" "e"), 3975763997058145447LL);
+	EXPECT_EQ(NameKey("\xe9\x94\x81"), 5720408396146822570LL);
+	EXPECT_EQ(NameKey(std::string(64, 'x')), 8998474179529729792LL);
+	EXPECT_EQ(NameKey(std::string(65, 'x')), -7694463743876380625LL);
+	EXPECT_EQ(NameKey(std::string(kMaxNameBytes, 'a')), -7223295916177724681LL);
+}
+
+TEST(NameKey, Validation)
+{
+	EXPECT_EQ(CheckName(""), NameProblem::kEmpty);
+	EXPECT_EQ(CheckName("x"), NameProblem::kNone);
+	EXPECT_EQ(CheckName(std::string(kMaxNameBytes, 'a')), NameProblem::kNone);
+	EXPECT_EQ(CheckName(std::string(kMaxNameBytes + 1, 'a')), NameProblem::kTooLong);
+}
+
+std::vector<HoldRow>
+Rows(const HoldRegistry &registry)
+{
+	std::vector<HoldRow> rows(registry.EntryCount());
+
+	rows.resize(registry.Snapshot(rows.data()));
+	HoldRegistry::SortByName(rows.data(), rows.size());
+	return rows;
+}
+
+constexpr SubXactId kTop = 1;
+
+TEST(HoldRegistry, SessionHoldsSurviveTransactionEnd)
+{
+	HoldRegistry registry;
+	auto	   *entry = registry.Prepare(7, LockMode::kExclusive, "job", kTop);
+
+	ASSERT_NE(entry, nullptr);
+	HoldRegistry::AddSessionHold(*entry);
+	HoldRegistry::AddSessionHold(*entry);
+	registry.EndTransaction();
+
+	auto		rows = Rows(registry);
+
+	ASSERT_EQ(rows.size(), 1u);
+	EXPECT_EQ(std::string(rows[0].name, rows[0].name_length), "job");
+	EXPECT_EQ(rows[0].session_holds, 2);
+	EXPECT_EQ(rows[0].xact_holds, 0);
+}
+
+TEST(HoldRegistry, TransactionHoldsEndWithTheTransaction)
+{
+	HoldRegistry registry;
+	auto	   *entry = registry.Prepare(7, LockMode::kShared, "job", kTop);
+
+	HoldRegistry::AddXactHold(*entry, kTop);
+	EXPECT_EQ(Rows(registry).at(0).xact_holds, 1);
+	registry.EndTransaction();
+	EXPECT_TRUE(Rows(registry).empty());
+	EXPECT_EQ(registry.EntryCount(), 0u);
+}
+
+TEST(HoldRegistry, SubtransactionCommitMovesHoldsToParent)
+{
+	HoldRegistry registry;
+
+	HoldRegistry::AddXactHold(*registry.Prepare(7, LockMode::kShared, "job", 2), 2);
+	HoldRegistry::AddXactHold(*registry.Prepare(7, LockMode::kShared, "job", 3), 3);
+	registry.CommitSubTransaction(3, 2);
+	EXPECT_EQ(Rows(registry).at(0).xact_holds, 2);
+	/* the parent aborting now takes both holds with it */
+	registry.AbortSubTransaction(2);
+	EXPECT_TRUE(Rows(registry).empty());
+}
+
+TEST(HoldRegistry, SubtransactionAbortKeepsOuterAndSessionHolds)
+{
+	HoldRegistry registry;
+	auto	   *entry = registry.Prepare(7, LockMode::kExclusive, "job", kTop);
+
+	HoldRegistry::AddXactHold(*entry, kTop);
+	entry = registry.Prepare(7, LockMode::kExclusive, "job", 2);
+	HoldRegistry::AddXactHold(*entry, 2);
+	HoldRegistry::AddSessionHold(*entry);
+	registry.AbortSubTransaction(2);
+
+	auto		rows = Rows(registry);
+
+	ASSERT_EQ(rows.size(), 1u);
+	EXPECT_EQ(rows[0].xact_holds, 1);
+	EXPECT_EQ(rows[0].session_holds, 1);
+}
+
+TEST(HoldRegistry, LimitAndDropSessionHolds)
+{
+	HoldRegistry registry;
+	auto	   *entry = registry.Prepare(7, LockMode::kExclusive, "job", kTop);
+
+	for (int i = 0; i < 3; i++)
+		HoldRegistry::AddSessionHold(*entry);
+	registry.LimitSessionHolds(*entry, 5);
+	EXPECT_EQ(HoldRegistry::SessionHolds(*entry), 3);
+	registry.LimitSessionHolds(*entry, 1);
+	EXPECT_EQ(HoldRegistry::SessionHolds(*entry), 1);
+	registry.DropSessionHolds(*entry, 10);
+	EXPECT_EQ(HoldRegistry::SessionHolds(*entry), 0);
+	registry.EndTransaction();
+	EXPECT_EQ(registry.Find(7, LockMode::kExclusive), nullptr);
+}
+
+TEST(HoldRegistry, ModesAreSeparateAndRowsAreOrderedByName)
+{
+	HoldRegistry registry;
+
+	HoldRegistry::AddSessionHold(*registry.Prepare(2, LockMode::kShared, "b", kTop));
+	HoldRegistry::AddSessionHold(*registry.Prepare(1, LockMode::kExclusive, "a", kTop));
+	HoldRegistry::AddSessionHold(*registry.Prepare(1, LockMode::kShared, "a", kTop));
+	HoldRegistry::AddSessionHold(*registry.Prepare(3, LockMode::kShared, "ab", kTop));
+
+	auto		rows = Rows(registry);
+
+	ASSERT_EQ(rows.size(), 4u);
+	EXPECT_EQ(std::string(rows[0].name, rows[0].name_length), "a");
+	EXPECT_EQ(rows[0].mode, LockMode::kShared);
+	EXPECT_EQ(rows[1].mode, LockMode::kExclusive);
+	EXPECT_EQ(std::string(rows[2].name, rows[2].name_length), "ab");
+	EXPECT_EQ(std::string(rows[3].name, rows[3].name_length), "b");
+}
+
+TEST(HoldRegistry, UnusedPreparedEntriesArePruned)
+{
+	HoldRegistry registry;
+
+	ASSERT_NE(registry.Prepare(9, LockMode::kExclusive, "never granted", kTop), nullptr);
+	EXPECT_TRUE(Rows(registry).empty());
+	registry.EndTransaction();
+	EXPECT_EQ(registry.EntryCount(), 0u);
+}
+
+} // namespace
+} // namespace advlock_named

@@ -1,0 +1,121 @@
+# Shared by run-tests.sh and demo.sh (sourced, not run): prerequisites,
+# installation, and a throwaway PostgreSQL cluster on a private Unix socket.
+#
+# The server refuses to run as root, so as root the cluster (and anything
+# that starts clusters of its own, such as the TAP tests) runs as the
+# "postgres" OS user.
+
+PG_CONFIG=${PG_CONFIG:-pg_config}
+PG_MAJOR=${PG_MAJOR:-15}
+CLUSTER_USER=postgres
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Runs a command as the user who owns the throwaway cluster.
+as_cluster_user() {
+	if is_root; then
+		runuser -u "$CLUSTER_USER" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+missing_prerequisites() {
+	local missing=()
+	local pgxs=""
+
+	command -v "$PG_CONFIG" >/dev/null 2>&1 && pgxs=$("$PG_CONFIG" --pgxs 2>/dev/null)
+	if [ -z "$pgxs" ] || [ ! -f "$pgxs" ]; then
+		missing+=("postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR")
+	elif [ ! -x "$("$PG_CONFIG" --bindir)/postgres" ]; then
+		missing+=("postgresql-$PG_MAJOR")
+	fi
+	command -v g++ >/dev/null 2>&1 || missing+=(g++)
+	command -v make >/dev/null 2>&1 || missing+=(make)
+	perl -MIPC::Run -e 1 >/dev/null 2>&1 || missing+=(libipc-run-perl)
+	[ -f /usr/include/gtest/gtest.h ] || missing+=(libgtest-dev)
+	echo "${missing[@]}"
+}
+
+# Installs missing Debian packages as root; otherwise says what is missing.
+ensure_prerequisites() {
+	local missing
+	missing=$(missing_prerequisites)
+	[ -z "$missing" ] && return 0
+	if ! is_root; then
+		die "missing prerequisites: $missing (install them, or run as root to have them installed)"
+	fi
+	say "installing Debian packages: $missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	missing=$(missing_prerequisites)
+	[ -z "$missing" ] || die "still missing after apt-get: $missing"
+}
+
+build_and_install() {
+	local libdir
+	say "building and installing advlock_named"
+	make -s PG_CONFIG="$PG_CONFIG"
+	libdir=$("$PG_CONFIG" --pkglibdir)
+	if is_root || [ -w "$libdir" ]; then
+		make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+	else
+		sudo -n make -s PG_CONFIG="$PG_CONFIG" install >/dev/null ||
+			die "cannot write to $libdir; run 'make install' with the rights to, then retry"
+	fi
+}
+
+# A private scratch directory the cluster user can write to.
+make_workdir() {
+	WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/advlock_named.XXXXXX")
+	chmod 755 "$WORKDIR"
+	is_root && chown "$CLUSTER_USER" "$WORKDIR"
+	return 0
+}
+
+free_port() {
+	local port
+	while :; do
+		port=$((20000 + RANDOM % 40000))
+		if ! grep -qi ":$(printf '%04X' "$port") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+			echo "$port"
+			return
+		fi
+	done
+}
+
+# Starts a cluster under $WORKDIR and exports PGHOST/PGPORT/PGUSER for clients.
+cluster_start() {
+	local bindir
+	bindir=$("$PG_CONFIG" --bindir)
+	PGPORT=$(free_port)
+	PGHOST="$WORKDIR/socket"
+	as_cluster_user mkdir -p "$PGHOST"
+	as_cluster_user "$bindir/initdb" -D "$WORKDIR/data" -U postgres --auth=trust \
+		--no-sync -E UTF8 --locale=C >"$WORKDIR/initdb.log" 2>&1 ||
+		{ cat "$WORKDIR/initdb.log"; die "initdb failed"; }
+	as_cluster_user "$bindir/pg_ctl" -D "$WORKDIR/data" -l "$WORKDIR/server.log" -w \
+		-o "-c listen_addresses='' -k $PGHOST -p $PGPORT -c fsync=off -c max_prepared_transactions=5" \
+		start >/dev/null ||
+		{ cat "$WORKDIR/server.log"; die "the server did not start"; }
+	export PGHOST PGPORT PGUSER=postgres PGDATABASE=postgres
+	CLUSTER_RUNNING=1
+}
+
+cluster_stop() {
+	if [ "${CLUSTER_RUNNING:-0}" = 1 ]; then
+		as_cluster_user "$("$PG_CONFIG" --bindir)/pg_ctl" -D "$WORKDIR/data" -m fast -w stop >/dev/null 2>&1 || true
+		CLUSTER_RUNNING=0
+	fi
+}
+
+cleanup() {
+	cluster_stop
+	[ -n "${WORKDIR:-}" ] && [ "${KEEP_WORKDIR:-0}" != 1 ] && rm -rf "$WORKDIR"
+	return 0
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# make test: build, install, start a throwaway cluster, run the unit tests,
+# the pg_regress suite, the isolation specs and the TAP tests, stop the
+# cluster, and finish with one "N passed, N failed" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/cluster.sh
+trap cleanup EXIT
+
+ensure_prerequisites
+build_and_install
+make_workdir
+
+# The suites write results next to their inputs, so they run in a copy the
+# cluster user owns.
+tree="$WORKDIR/tree"
+as_cluster_user mkdir "$tree"
+tar --exclude=.git -cf - . | as_cluster_user tar -xf - -C "$tree"
+
+passed=0
+failed=0
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+say "unit tests of the C++ core"
+make -s unit-test >"$WORKDIR/unit.log" 2>&1 || true
+cat "$WORKDIR/unit.log" | grep -E '^\[ +(OK|FAILED) +\]|PASSED|tests? ran' || cat "$WORKDIR/unit.log"
+count "$(grep -cE '^\[ +OK \]' "$WORKDIR/unit.log" || true)" \
+	"$(grep -cE '^\[  FAILED  \] .*\([0-9]+ ms\)$' "$WORKDIR/unit.log" || true)"
+grep -q 'PASSED' "$WORKDIR/unit.log" || grep -q 'FAILED' "$WORKDIR/unit.log" || count 0 1
+
+cluster_start
+say "server $("$PG_CONFIG" --version) on socket $PGHOST, port $PGPORT"
+
+# One suite per make call, so a failure in one does not hide the others.
+run_suite() {
+	local label=$1 log="$WORKDIR/$1.log"
+	shift
+	say "$label"
+	if as_cluster_user make -s -C "$tree" PG_CONFIG="$PG_CONFIG" installcheck "$@" >"$log" 2>&1; then
+		status=ok
+	else
+		status=failed
+	fi
+	grep -E '^(ok|not ok) |\.\.\. |^t/.*\.pl \.\.|^# |All tests|Result:' "$log" || cat "$log"
+}
+
+# pg_regress prints "test name ... ok" (15) or "ok N - name" (16+).
+count_regress() {
+	local log="$WORKDIR/$1.log"
+	count "$(grep -cE '^(ok [0-9]+ |(test| ) *[a-z0-9_]+ +\.\.\. ok)' "$log" || true)" \
+		"$(grep -cE '^not ok [0-9]+ |\.\.\. FAILED' "$log" || true)"
+}
+
+run_suite regress ISOLATION= TAP_TESTS=
+count_regress regress
+[ "$status" = ok ] || grep -qE 'FAILED|not ok' "$WORKDIR/regress.log" || count 0 1
+regress_status=$status
+
+run_suite isolation REGRESS= TAP_TESTS=
+count_regress isolation
+[ "$status" = ok ] || grep -qE 'FAILED|not ok' "$WORKDIR/isolation.log" || count 0 1
+isolation_status=$status
+
+run_suite tap REGRESS= ISOLATION=
+count "$(grep -cE '^t/.*\.pl \.+ ok$' "$WORKDIR/tap.log" || true)" \
+	"$(grep -E '^t/.*\.pl \.+ ' "$WORKDIR/tap.log" | grep -cvE '\.+ ok$' || true)"
+[ "$status" = ok ] || grep -qE '^t/.*\.pl \.+ ' "$WORKDIR/tap.log" || count 0 1
+tap_status=$status
+
+cluster_stop
+
+if [ "$failed" -gt 0 ]; then
+	KEEP_WORKDIR=1
+	for diffs in "$tree/regression.diffs" "$tree/output_iso/regression.diffs"; do
+		[ -f "$diffs" ] && { say "$diffs"; head -n 200 "$diffs"; }
+	done
+	[ "$tap_status" = ok ] || { say "TAP logs"; tail -n 60 "$WORKDIR/tap.log"; }
+	say "logs kept in $WORKDIR"
+fi
+: "$regress_status" "$isolation_status"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
