@@ -51,7 +51,7 @@ unit-test: test/core_test
 
 # Build, install, start a throwaway cluster, run every suite, stop it.
 test:
-	tools/run-tests.sh
+	@tools/run-tests.sh
 
 demo:
-	tools/demo.sh
+	@tools/demo.sh

@@ -27,15 +27,15 @@ SELECT current_setting('server_encoding') AS server_encoding,
 DROP DATABASE advlock_named_latin1;
 
 -- trusted: a database owner without superuser can install and use it
-CREATE ROLE advlock_named_owner LOGIN;
-CREATE DATABASE advlock_named_trusted OWNER advlock_named_owner;
-\c advlock_named_trusted advlock_named_owner
+CREATE ROLE regress_advlock_named_owner LOGIN;
+CREATE DATABASE advlock_named_trusted OWNER regress_advlock_named_owner;
+\c advlock_named_trusted regress_advlock_named_owner
 SELECT rolsuper FROM pg_roles WHERE rolname = current_user;
 CREATE EXTENSION advlock_named;
 SELECT named_try_lock_exclusive('owned'), named_unlock_exclusive('owned');
 \c :regress_db :regress_user
 DROP DATABASE advlock_named_trusted;
-DROP ROLE advlock_named_owner;
+DROP ROLE regress_advlock_named_owner;
 
 -- and the extension can be dropped and recreated in place
 DROP EXTENSION advlock_named;

@@ -11,7 +11,7 @@ SELECT named_lock_key('import') AS import, named_lock_key('analysis') AS analysi
 SELECT name_label, octet_length(convert_to(name, 'UTF8')) AS bytes, named_lock_key(name)
 FROM (VALUES
 	('a', 'a'),
-	('ü-straße', 'über-straße'),
+	('über-straße', 'über-straße'),
 	('lock (CJK)', '锁'),
 	('emoji', '🔒 deploy'),
 	('64 x', repeat('x', 64)),

@@ -25,13 +25,15 @@ as_cluster_user() {
 
 missing_prerequisites() {
 	local missing=()
-	local pgxs=""
 
-	command -v "$PG_CONFIG" >/dev/null 2>&1 && pgxs=$("$PG_CONFIG" --pgxs 2>/dev/null)
-	if [ -z "$pgxs" ] || [ ! -f "$pgxs" ]; then
+	# Debian's postgresql-NN ships pgxs.mk without the server headers, so
+	# look for both the headers and the server binary.
+	if ! command -v "$PG_CONFIG" >/dev/null 2>&1; then
 		missing+=("postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR")
-	elif [ ! -x "$("$PG_CONFIG" --bindir)/postgres" ]; then
-		missing+=("postgresql-$PG_MAJOR")
+	else
+		[ -f "$("$PG_CONFIG" --includedir-server)/postgres.h" ] ||
+			missing+=("postgresql-server-dev-$PG_MAJOR")
+		[ -x "$("$PG_CONFIG" --bindir)/postgres" ] || missing+=("postgresql-$PG_MAJOR")
 	fi
 	command -v g++ >/dev/null 2>&1 || missing+=(g++)
 	command -v make >/dev/null 2>&1 || missing+=(make)

@@ -22,11 +22,13 @@ failed=0
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
 say "unit tests of the C++ core"
-make -s unit-test >"$WORKDIR/unit.log" 2>&1 || true
-cat "$WORKDIR/unit.log" | grep -E '^\[ +(OK|FAILED) +\]|PASSED|tests? ran' || cat "$WORKDIR/unit.log"
-count "$(grep -cE '^\[ +OK \]' "$WORKDIR/unit.log" || true)" \
-	"$(grep -cE '^\[  FAILED  \] .*\([0-9]+ ms\)$' "$WORKDIR/unit.log" || true)"
-grep -q 'PASSED' "$WORKDIR/unit.log" || grep -q 'FAILED' "$WORKDIR/unit.log" || count 0 1
+unit_log="$WORKDIR/unit.log"
+make -s unit-test >"$unit_log" 2>&1 || true
+grep -E '^\[ +(OK|FAILED|PASSED) +\]' "$unit_log" || cat "$unit_log"
+count "$(grep -cE '^\[ +OK \]' "$unit_log" || true)" \
+	"$(grep -cE '^\[  FAILED  \] .*\([0-9]+ ms\)$' "$unit_log" || true)"
+# a build failure prints neither
+grep -qE '^\[  (PASSED|FAILED)  \]' "$unit_log" || count 0 1
 
 cluster_start
 say "server $("$PG_CONFIG" --version) on socket $PGHOST, port $PGPORT"
@@ -54,12 +56,10 @@ count_regress() {
 run_suite regress ISOLATION= TAP_TESTS=
 count_regress regress
 [ "$status" = ok ] || grep -qE 'FAILED|not ok' "$WORKDIR/regress.log" || count 0 1
-regress_status=$status
 
 run_suite isolation REGRESS= TAP_TESTS=
 count_regress isolation
 [ "$status" = ok ] || grep -qE 'FAILED|not ok' "$WORKDIR/isolation.log" || count 0 1
-isolation_status=$status
 
 run_suite tap REGRESS= ISOLATION=
 count "$(grep -cE '^t/.*\.pl \.+ ok$' "$WORKDIR/tap.log" || true)" \
@@ -77,6 +77,5 @@ if [ "$failed" -gt 0 ]; then
 	[ "$tap_status" = ok ] || { say "TAP logs"; tail -n 60 "$WORKDIR/tap.log"; }
 	say "logs kept in $WORKDIR"
 fi
-: "$regress_status" "$isolation_status"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

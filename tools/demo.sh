@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# make demo: the importer/analysis story, live on a throwaway cluster.
+#
+# Three importers hold the shared lock on "import"; an analysis job asks
+# for the exclusive lock and waits for them; a late importer arrives while
+# the analysis job waits and queues behind it.  Every job logs what happens
+# to it, and the demo prints the merged timeline.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/cluster.sh
+trap cleanup EXIT
+
+ensure_prerequisites
+build_and_install
+make_workdir
+cluster_start
+say "server $("$PG_CONFIG" --version) on socket $PGHOST, port $PGPORT"
+
+psql_q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
+
+psql_q <<'SQL'
+CREATE EXTENSION advlock_named;
+CREATE TABLE timeline (at timestamptz NOT NULL DEFAULT clock_timestamp(), job text, event text);
+CREATE FUNCTION log_event(job text, event text) RETURNS void
+LANGUAGE sql AS $$ INSERT INTO timeline (job, event) VALUES (job, event) $$;
+SQL
+
+# job NAME MODE SECONDS: take the lock on "import", work, release it.
+job() {
+	local name=$1 mode=$2 seconds=$3
+	psql_q >/dev/null <<SQL
+SELECT log_event('$name', 'asks for the $mode lock');
+SELECT named_lock_$mode('import');
+SELECT log_event('$name', 'got the $mode lock, works for ${seconds}s');
+SELECT pg_sleep($seconds);
+SELECT log_event('$name', 'done, releases the $mode lock');
+SELECT named_unlock_$mode('import');
+SQL
+}
+
+# Waits until the lock manager shows N requests in the given state.
+wait_for_locks() {
+	local granted=$1 count=$2
+	until [ "$(psql_q -c "SELECT count(*) FROM pg_locks
+		WHERE locktype = 'advisory' AND granted = $granted
+		  AND (classid::bigint << 32 | objid::bigint) = named_lock_key('import')")" = "$count" ]; do
+		sleep 0.05
+	done
+}
+
+pids=()
+say "three importers start"
+job importer-1 shared 1 & pids+=($!)
+job importer-2 shared 2 & pids+=($!)
+job importer-3 shared 3 & pids+=($!)
+wait_for_locks true 3
+
+say "the analysis job asks for the exclusive lock"
+job analysis exclusive 1 & pids+=($!)
+wait_for_locks false 1
+
+say "a late importer arrives while the analysis job waits"
+job importer-4 shared 1 & pids+=($!)
+wait_for_locks false 2
+
+say "the lock queue right now (pg_locks, pg_blocking_pids):"
+psql -X -v ON_ERROR_STOP=1 -c "
+	SELECT l.pid, l.mode, l.granted, pg_blocking_pids(l.pid) AS blocked_by
+	FROM pg_locks l
+	WHERE l.locktype = 'advisory'
+	  AND (l.classid::bigint << 32 | l.objid::bigint) = named_lock_key('import')
+	ORDER BY l.granted DESC, l.pid"
+
+for pid in "${pids[@]}"; do wait "$pid"; done
+
+say "timeline"
+psql -X -v ON_ERROR_STOP=1 -c "
+	SELECT to_char(at - min(at) OVER (), 'SS.MS') AS \"t (s)\", job, event
+	FROM timeline ORDER BY at"
+
+# The point of the story, checked rather than just shown.
+verdict=$(psql_q -c "
+	SELECT (SELECT max(at) FROM timeline WHERE job LIKE 'importer-_' AND job <> 'importer-4'
+			AND event LIKE 'done%')
+		   < (SELECT at FROM timeline WHERE job = 'analysis' AND event LIKE 'got%')
+	   AND (SELECT at FROM timeline WHERE job = 'analysis' AND event LIKE 'done%')
+		   < (SELECT at FROM timeline WHERE job = 'importer-4' AND event LIKE 'got%')")
+if [ "$verdict" = t ]; then
+	say "the analysis job ran alone, after the importers that were running, and before the late one"
+else
+	die "the timeline does not show the expected order"
+fi
