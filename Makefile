@@ -1,7 +1,7 @@
 # advlock_named/Makefile
 
 EXTENSION = advlock_named
-EXTVERSION = 1.0
+EXTVERSION = 1.1
 MODULE_big = advlock_named
 # .cpp, not .cc: PGXS has JIT bitcode rules for .c and .cpp only
 OBJS = \
@@ -11,15 +11,17 @@ OBJS = \
 	src/lock_target.o \
 	src/name_key.o \
 	src/sha256.o \
-	src/sql_functions.o
+	src/sql_functions.o \
+	src/timed_wait.o
 PGFILEDESC = "advlock_named - advisory locks keyed by text names"
 
 # Install scripts share sql/ with the regression inputs; "--" tells them apart.
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
-REGRESS = key session_locks xact_locks registry bad_input interop
+REGRESS = key session_locks xact_locks registry bad_input interop timed_locks upgrade
 REGRESS_OPTS = --load-extension=$(EXTENSION)
-ISOLATION = shared_exclusive fair_queue scopes deadlock builtin_interop
+ISOLATION = shared_exclusive fair_queue scopes deadlock builtin_interop \
+	timed_wait timed_fairness timed_deadlock
 ISOLATION_OPTS = --load-extension=$(EXTENSION)
 TAP_TESTS = 1
 

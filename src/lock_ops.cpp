@@ -20,6 +20,7 @@ extern "C" {
 
 #include "lock_ops.hpp"
 #include "pg_compat.hpp"
+#include "timed_wait.hpp"
 
 namespace advlock_named {
 namespace {
@@ -99,15 +100,21 @@ Registry()
 }
 
 bool
-AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, bool wait)
+AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeout_ms)
 {
 	HoldRegistry::Entry *entry;
+	LOCKMODE	lockmode = ToLockManagerMode(mode);
 	bool		session = scope == Scope::kSession;
+	bool		granted;
 
 	PreventUseInParallelWorker();
 	entry = PrepareEntry(target, mode);
 
-	if (LockAcquire(&target.tag, ToLockManagerMode(mode), session, !wait) == LOCKACQUIRE_NOT_AVAIL)
+	/* A free lock never pays for the timed wait's subtransaction. */
+	granted = LockAcquire(&target.tag, lockmode, session, timeout_ms != kWaitForever) != LOCKACQUIRE_NOT_AVAIL;
+	if (!granted && timeout_ms > 0)
+		granted = LockAcquireWithTimeout(&target.tag, lockmode, session, timeout_ms);
+	if (!granted)
 		return false;
 
 	if (session)

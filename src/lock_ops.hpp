@@ -25,10 +25,11 @@ enum class Scope
 HoldRegistry &Registry();
 
 /*
- * Requests the lock; with wait, queues like pg_advisory_lock, otherwise
- * returns false at once when the lock is not free.
+ * Requests the lock and records the hold.  With kWaitForever it queues like
+ * pg_advisory_lock; with 0 it returns false at once when the lock is not
+ * free; otherwise it waits at most timeout_ms (see timed_wait.hpp).
  */
-bool		AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, bool wait);
+bool		AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeout_ms);
 
 /* A palloc'd, unordered copy of the registry's non-empty entries. */
 HoldRow    *SnapshotRegistry(size_t *count);

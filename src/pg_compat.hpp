@@ -22,3 +22,12 @@
 #define AnlLockAcquireExtended(tag, mode, session, dont_wait, locallockp) \
 	LockAcquireExtended((tag), (mode), (session), (dont_wait), true, (locallockp))
 #endif
+
+/* Infinite intervals exist from PostgreSQL 17 on. */
+#ifdef INTERVAL_NOT_FINITE
+#define AnlIntervalIsPlusInfinity(interval) INTERVAL_IS_NOEND(interval)
+#define AnlIntervalIsMinusInfinity(interval) INTERVAL_IS_NOBEGIN(interval)
+#else
+#define AnlIntervalIsPlusInfinity(interval) ((void) (interval), false)
+#define AnlIntervalIsMinusInfinity(interval) ((void) (interval), false)
+#endif

@@ -20,10 +20,14 @@ extern "C" {
 PG_FUNCTION_INFO_V1(named_lock_key);
 PG_FUNCTION_INFO_V1(named_lock_exclusive);
 PG_FUNCTION_INFO_V1(named_lock_shared);
+PG_FUNCTION_INFO_V1(named_lock_exclusive_timed);
+PG_FUNCTION_INFO_V1(named_lock_shared_timed);
 PG_FUNCTION_INFO_V1(named_try_lock_exclusive);
 PG_FUNCTION_INFO_V1(named_try_lock_shared);
 PG_FUNCTION_INFO_V1(named_xact_lock_exclusive);
 PG_FUNCTION_INFO_V1(named_xact_lock_shared);
+PG_FUNCTION_INFO_V1(named_xact_lock_exclusive_timed);
+PG_FUNCTION_INFO_V1(named_xact_lock_shared_timed);
 PG_FUNCTION_INFO_V1(named_try_xact_lock_exclusive);
 PG_FUNCTION_INFO_V1(named_try_xact_lock_shared);
 PG_FUNCTION_INFO_V1(named_unlock_exclusive);
@@ -33,6 +37,7 @@ PG_FUNCTION_INFO_V1(named_locks);
 }
 
 #include "lock_ops.hpp"
+#include "timed_wait.hpp"
 
 using advlock_named::LockMode;
 using advlock_named::Scope;
@@ -44,7 +49,7 @@ Lock(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
 {
 	advlock_named::LockTarget target = advlock_named::TargetFromArgument(fcinfo, 0);
 
-	(void) advlock_named::AcquireNamedLock(target, mode, scope, true);
+	(void) advlock_named::AcquireNamedLock(target, mode, scope, advlock_named::kWaitForever);
 	PG_RETURN_VOID();
 }
 
@@ -53,7 +58,16 @@ TryLock(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
 {
 	advlock_named::LockTarget target = advlock_named::TargetFromArgument(fcinfo, 0);
 
-	PG_RETURN_BOOL(advlock_named::AcquireNamedLock(target, mode, scope, false));
+	PG_RETURN_BOOL(advlock_named::AcquireNamedLock(target, mode, scope, 0));
+}
+
+Datum
+TimedLock(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
+{
+	advlock_named::LockTarget target = advlock_named::TargetFromArgument(fcinfo, 0);
+	int			timeout_ms = advlock_named::TimeoutFromArgument(fcinfo, 1);
+
+	PG_RETURN_BOOL(advlock_named::AcquireNamedLock(target, mode, scope, timeout_ms));
 }
 
 Datum
@@ -91,6 +105,22 @@ named_lock_shared(PG_FUNCTION_ARGS)
 	return Lock(fcinfo, LockMode::kShared, Scope::kSession);
 }
 
+/*
+ * named_lock_exclusive(name text, timeout interval), named_lock_shared(name
+ * text, timeout interval) return boolean: session scope, wait at most timeout
+ */
+Datum
+named_lock_exclusive_timed(PG_FUNCTION_ARGS)
+{
+	return TimedLock(fcinfo, LockMode::kExclusive, Scope::kSession);
+}
+
+Datum
+named_lock_shared_timed(PG_FUNCTION_ARGS)
+{
+	return TimedLock(fcinfo, LockMode::kShared, Scope::kSession);
+}
+
 /* named_try_lock_exclusive(name text), named_try_lock_shared(name text): never wait */
 Datum
 named_try_lock_exclusive(PG_FUNCTION_ARGS)
@@ -115,6 +145,19 @@ Datum
 named_xact_lock_shared(PG_FUNCTION_ARGS)
 {
 	return Lock(fcinfo, LockMode::kShared, Scope::kTransaction);
+}
+
+/* the same with a timeout, returning boolean */
+Datum
+named_xact_lock_exclusive_timed(PG_FUNCTION_ARGS)
+{
+	return TimedLock(fcinfo, LockMode::kExclusive, Scope::kTransaction);
+}
+
+Datum
+named_xact_lock_shared_timed(PG_FUNCTION_ARGS)
+{
+	return TimedLock(fcinfo, LockMode::kShared, Scope::kTransaction);
 }
 
 Datum

@@ -1,0 +1,137 @@
+/*-------------------------------------------------------------------------
+ *
+ * timed_wait.cpp
+ *	  A fair, bounded wait for a lock.
+ *
+ * The waiter sleeps in the lock manager's own queue (so it is fair, visible
+ * in pg_locks and part of deadlock detection) with lock_timeout set to the
+ * caller's timeout for the duration of the wait.  lock_timeout raises an
+ * ERROR, which would abort the caller's transaction, so the wait runs in an
+ * internal subtransaction whose rollback absorbs that one error; error
+ * cleanup also takes us off the wait queue.
+ *
+ *-------------------------------------------------------------------------
+ */
+extern "C" {
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+}
+
+#include "pg_compat.hpp"
+#include "timed_wait.hpp"
+
+namespace advlock_named {
+
+int
+TimeoutFromArgument(FunctionCallInfo fcinfo, int argno)
+{
+	const Interval *timeout;
+	double		milliseconds;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("lock timeout must not be null"),
+				 errhint("Call the function without a timeout to wait as long as it takes.")));
+	timeout = PG_GETARG_INTERVAL_P(argno);
+
+	if (AnlIntervalIsPlusInfinity(timeout))
+		return kWaitForever;
+	if (AnlIntervalIsMinusInfinity(timeout))
+		milliseconds = -1;
+	else
+		milliseconds = (timeout->time +
+						timeout->day * (double) USECS_PER_DAY +
+						timeout->month * (double) DAYS_PER_MONTH * USECS_PER_DAY) / 1000.0;
+
+	if (milliseconds < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lock timeout must not be negative"),
+				 errhint("Use a zero timeout to try once without waiting.")));
+	if (milliseconds > INT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lock timeout is too long"),
+				 errdetail("The longest timeout is %d milliseconds, about 24.8 days.", INT_MAX),
+				 errhint("Call the function without a timeout to wait as long as it takes.")));
+	/* a positive timeout never rounds down to "try once" */
+	return (int) ceil(milliseconds);
+}
+
+/*
+ * Waits for the lock in an internal subtransaction; returns false when
+ * lock_timeout fired, after rolling the subtransaction back.
+ */
+static bool
+WaitInSubtransaction(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	ResourceOwner caller_owner = CurrentResourceOwner;
+	int			caller_lock_timeout = LockTimeout;
+	volatile bool granted = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(caller_context);
+
+	PG_TRY();
+	{
+		LockTimeout = timeout_ms;
+		(void) LockAcquire(tag, mode, session, false);
+		LockTimeout = caller_lock_timeout;
+
+		/* a transaction lock moves to the caller's (sub)transaction */
+		ReleaseCurrentSubTransaction();
+		granted = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		LockTimeout = caller_lock_timeout;
+		MemoryContextSwitchTo(caller_context);
+		error = CopyErrorData();
+		FlushErrorState();
+
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller_context);
+		CurrentResourceOwner = caller_owner;
+
+		if (error->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(error);
+		FreeErrorData(error);
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(caller_context);
+	CurrentResourceOwner = caller_owner;
+	return granted;
+}
+
+bool
+LockAcquireWithTimeout(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms)
+{
+	Assert(timeout_ms > 0);
+
+	if (WaitInSubtransaction(tag, mode, session, timeout_ms))
+		return true;
+
+	/*
+	 * If the grant and the timeout came at the same instant, error cleanup
+	 * recorded the grant.  A transaction lock went with the subtransaction;
+	 * a session lock is still ours, so report it held.
+	 */
+	return session && AnlLockHeldByMe(tag, mode);
+}
+
+} // namespace advlock_named
