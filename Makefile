@@ -10,6 +10,7 @@ OBJS = \
 	src/lock_ops.o \
 	src/lock_target.o \
 	src/name_key.o \
+	src/settings.o \
 	src/sha256.o \
 	src/sql_functions.o \
 	src/timed_wait.o
@@ -18,7 +19,7 @@ PGFILEDESC = "advlock_named - advisory locks keyed by text names"
 # Install scripts share sql/ with the regression inputs; "--" tells them apart.
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
-REGRESS = key session_locks xact_locks registry bad_input interop timed_locks upgrade
+REGRESS = key session_locks xact_locks registry bad_input interop timed_locks upgrade limits
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 ISOLATION = shared_exclusive fair_queue scopes deadlock builtin_interop \
 	timed_wait timed_fairness timed_deadlock

@@ -29,6 +29,7 @@ void		_PG_init(void);
 }
 
 #include "lock_ops.hpp"
+#include "settings.hpp"
 
 namespace advlock_named {
 namespace {
@@ -78,6 +79,7 @@ OnSubTransactionEvent(SubXactEvent event, SubTransactionId my_subid,
 void
 _PG_init(void)
 {
+	advlock_named::DefineSettings();
 	RegisterXactCallback(advlock_named::OnTransactionEvent, NULL);
 	RegisterSubXactCallback(advlock_named::OnSubTransactionEvent, NULL);
 }

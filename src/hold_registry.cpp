@@ -87,14 +87,26 @@ HoldRegistry::Find(std::int64_t key, LockMode mode) noexcept
 void
 HoldRegistry::AddSessionHold(Entry &entry) noexcept
 {
+	bool		was_held = IsHeld(entry);
+
 	entry.session_holds++;
+	Recount(entry, was_held);
 }
 
 void
 HoldRegistry::AddXactHold(Entry &entry, SubXactId subxact) noexcept
 {
+	bool		was_held = IsHeld(entry);
+
 	/* Prepare made the slot; EndTransaction is the only thing that removes it. */
 	FindXactHold(entry, subxact)->holds++;
+	Recount(entry, was_held);
+}
+
+bool
+HoldRegistry::IsHeld(const Entry &entry) noexcept
+{
+	return entry.session_holds > 0 || TotalXactHolds(entry) > 0;
 }
 
 std::int64_t
@@ -106,7 +118,10 @@ HoldRegistry::SessionHolds(const Entry &entry) noexcept
 void
 HoldRegistry::DropSessionHolds(Entry &entry, std::int64_t count) noexcept
 {
+	bool		was_held = IsHeld(entry);
+
 	entry.session_holds -= std::min(count, entry.session_holds);
+	Recount(entry, was_held);
 	Touch(entry);
 }
 
@@ -143,9 +158,11 @@ HoldRegistry::AbortSubTransaction(SubXactId subxact) noexcept
 	for (const EntryKey &touched_key : touched_)
 	{
 		Entry	   &entry = entries_.find(touched_key)->second;
+		bool		was_held = IsHeld(entry);
 
 		if (XactHold *hold = FindXactHold(entry, subxact))
 			entry.xact_holds.erase(entry.xact_holds.begin() + (hold - entry.xact_holds.data()));
+		Recount(entry, was_held);
 	}
 }
 
@@ -156,8 +173,10 @@ HoldRegistry::EndTransaction() noexcept
 	{
 		auto		it = entries_.find(touched_key);
 		Entry	   &entry = it->second;
+		bool		was_held = IsHeld(entry);
 
 		entry.xact_holds.clear();
+		Recount(entry, was_held);
 		entry.touched = false;
 		if (entry.session_holds == 0)
 			entries_.erase(it);
@@ -202,6 +221,17 @@ HoldRegistry::Touch(Entry &entry) noexcept
 	{
 		/* Only pruning is lost: the entry stays until it is touched again. */
 	}
+}
+
+void
+HoldRegistry::Recount(const Entry &entry, bool was_held) noexcept
+{
+	bool		is_held = IsHeld(entry);
+
+	if (is_held && !was_held)
+		held_count_++;
+	else if (was_held && !is_held)
+		held_count_--;
 }
 
 } // namespace advlock_named

@@ -64,9 +64,15 @@ public:
 	/* The entry of (key, mode), or nullptr; never allocates. */
 	Entry	   *Find(std::int64_t key, LockMode mode) noexcept;
 
-	static void AddSessionHold(Entry &entry) noexcept;
-	static void AddXactHold(Entry &entry, SubXactId subxact) noexcept;
+	void		AddSessionHold(Entry &entry) noexcept;
+	void		AddXactHold(Entry &entry, SubXactId subxact) noexcept;
 	static std::int64_t SessionHolds(const Entry &entry) noexcept;
+
+	/* Whether the entry holds anything, in either scope. */
+	static bool IsHeld(const Entry &entry) noexcept;
+
+	/* How many distinct (key, mode) locks are held: what a limit counts. */
+	std::size_t HeldCount() const noexcept { return held_count_; }
 
 	/* Forgets up to count session holds (never below zero). */
 	void		DropSessionHolds(Entry &entry, std::int64_t count) noexcept;
@@ -127,10 +133,15 @@ private:
 	/* Remembers entry for EndTransaction; best effort, may fail silently. */
 	void		Touch(Entry &entry) noexcept;
 
+	/* Keeps held_count_ right after entry changed from was_held. */
+	void		Recount(const Entry &entry, bool was_held) noexcept;
+
 	std::unordered_map<EntryKey, Entry, EntryKeyHash> entries_;
 
 	/* Entries changed in the current transaction: the only ones to revisit. */
 	std::vector<EntryKey> touched_;
+
+	std::size_t held_count_ = 0;
 };
 
 } // namespace advlock_named

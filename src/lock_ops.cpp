@@ -20,6 +20,7 @@ extern "C" {
 
 #include "lock_ops.hpp"
 #include "pg_compat.hpp"
+#include "settings.hpp"
 #include "timed_wait.hpp"
 
 namespace advlock_named {
@@ -91,6 +92,34 @@ PrepareEntry(const LockTarget &target, LockMode mode)
 	return entry;
 }
 
+bool
+WithinSessionLimit(const HoldRegistry::Entry &entry)
+{
+	return max_locks_per_session == 0 || HoldRegistry::IsHeld(entry) ||
+		registry.HeldCount() < static_cast<size_t>(max_locks_per_session);
+}
+
+/* Refuses a new distinct lock beyond advlock_named.max_locks_per_session. */
+void
+EnforceSessionLimit(const HoldRegistry::Entry &entry)
+{
+	if (WithinSessionLimit(entry))
+		return;
+
+	/* pg_advisory_unlock_all() or DISCARD ALL may have made room */
+	ReconcileSessionHolds();
+	if (WithinSessionLimit(entry))
+		return;
+
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("too many named locks held by this session"),
+			 errdetail_plural("The session holds %zu named lock, the limit set by advlock_named.max_locks_per_session.",
+							  "The session holds %zu named locks, the limit set by advlock_named.max_locks_per_session.",
+							  registry.HeldCount(), registry.HeldCount()),
+			 errhint("Release named locks that are no longer needed, or raise advlock_named.max_locks_per_session.")));
+}
+
 } // namespace
 
 HoldRegistry &
@@ -109,6 +138,7 @@ AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeo
 
 	PreventUseInParallelWorker();
 	entry = PrepareEntry(target, mode);
+	EnforceSessionLimit(*entry);
 
 	/* A free lock never pays for the timed wait's subtransaction. */
 	granted = LockAcquire(&target.tag, lockmode, session, timeout_ms != kWaitForever) != LOCKACQUIRE_NOT_AVAIL;
@@ -118,9 +148,9 @@ AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeo
 		return false;
 
 	if (session)
-		HoldRegistry::AddSessionHold(*entry);
+		registry.AddSessionHold(*entry);
 	else
-		HoldRegistry::AddXactHold(*entry, GetCurrentSubTransactionId());
+		registry.AddXactHold(*entry, GetCurrentSubTransactionId());
 	return true;
 }
 

@@ -31,3 +31,10 @@
 #define AnlIntervalIsPlusInfinity(interval) ((void) (interval), false)
 #define AnlIntervalIsMinusInfinity(interval) ((void) (interval), false)
 #endif
+
+/* Before PostgreSQL 15 the same job had another name. */
+#if PG_VERSION_NUM >= 150000
+#define AnlMarkGUCPrefixReserved(prefix) MarkGUCPrefixReserved(prefix)
+#else
+#define AnlMarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif

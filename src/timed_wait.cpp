@@ -59,11 +59,11 @@ TimeoutFromArgument(FunctionCallInfo fcinfo, int argno)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lock timeout must not be negative"),
 				 errhint("Use a zero timeout to try once without waiting.")));
-	if (milliseconds > INT_MAX)
+	if (milliseconds > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lock timeout is too long"),
-				 errdetail("The longest timeout is %d milliseconds, about 24.8 days.", INT_MAX),
+				 errdetail("The longest timeout is %d milliseconds, about 24.8 days.", PG_INT32_MAX),
 				 errhint("Call the function without a timeout to wait as long as it takes.")));
 	/* a positive timeout never rounds down to "try once" */
 	return (int) ceil(milliseconds);

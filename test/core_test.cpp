@@ -86,8 +86,8 @@ TEST(HoldRegistry, SessionHoldsSurviveTransactionEnd)
 	auto	   *entry = registry.Prepare(7, LockMode::kExclusive, "job", kTop);
 
 	ASSERT_NE(entry, nullptr);
-	HoldRegistry::AddSessionHold(*entry);
-	HoldRegistry::AddSessionHold(*entry);
+	registry.AddSessionHold(*entry);
+	registry.AddSessionHold(*entry);
 	registry.EndTransaction();
 
 	auto		rows = Rows(registry);
@@ -103,7 +103,7 @@ TEST(HoldRegistry, TransactionHoldsEndWithTheTransaction)
 	HoldRegistry registry;
 	auto	   *entry = registry.Prepare(7, LockMode::kShared, "job", kTop);
 
-	HoldRegistry::AddXactHold(*entry, kTop);
+	registry.AddXactHold(*entry, kTop);
 	EXPECT_EQ(Rows(registry).at(0).xact_holds, 1);
 	registry.EndTransaction();
 	EXPECT_TRUE(Rows(registry).empty());
@@ -114,8 +114,8 @@ TEST(HoldRegistry, SubtransactionCommitMovesHoldsToParent)
 {
 	HoldRegistry registry;
 
-	HoldRegistry::AddXactHold(*registry.Prepare(7, LockMode::kShared, "job", 2), 2);
-	HoldRegistry::AddXactHold(*registry.Prepare(7, LockMode::kShared, "job", 3), 3);
+	registry.AddXactHold(*registry.Prepare(7, LockMode::kShared, "job", 2), 2);
+	registry.AddXactHold(*registry.Prepare(7, LockMode::kShared, "job", 3), 3);
 	registry.CommitSubTransaction(3, 2);
 	EXPECT_EQ(Rows(registry).at(0).xact_holds, 2);
 	/* the parent aborting now takes both holds with it */
@@ -128,10 +128,10 @@ TEST(HoldRegistry, SubtransactionAbortKeepsOuterAndSessionHolds)
 	HoldRegistry registry;
 	auto	   *entry = registry.Prepare(7, LockMode::kExclusive, "job", kTop);
 
-	HoldRegistry::AddXactHold(*entry, kTop);
+	registry.AddXactHold(*entry, kTop);
 	entry = registry.Prepare(7, LockMode::kExclusive, "job", 2);
-	HoldRegistry::AddXactHold(*entry, 2);
-	HoldRegistry::AddSessionHold(*entry);
+	registry.AddXactHold(*entry, 2);
+	registry.AddSessionHold(*entry);
 	registry.AbortSubTransaction(2);
 
 	auto		rows = Rows(registry);
@@ -147,7 +147,7 @@ TEST(HoldRegistry, LimitAndDropSessionHolds)
 	auto	   *entry = registry.Prepare(7, LockMode::kExclusive, "job", kTop);
 
 	for (int i = 0; i < 3; i++)
-		HoldRegistry::AddSessionHold(*entry);
+		registry.AddSessionHold(*entry);
 	registry.LimitSessionHolds(*entry, 5);
 	EXPECT_EQ(HoldRegistry::SessionHolds(*entry), 3);
 	registry.LimitSessionHolds(*entry, 1);
@@ -162,10 +162,10 @@ TEST(HoldRegistry, ModesAreSeparateAndRowsAreOrderedByName)
 {
 	HoldRegistry registry;
 
-	HoldRegistry::AddSessionHold(*registry.Prepare(2, LockMode::kShared, "b", kTop));
-	HoldRegistry::AddSessionHold(*registry.Prepare(1, LockMode::kExclusive, "a", kTop));
-	HoldRegistry::AddSessionHold(*registry.Prepare(1, LockMode::kShared, "a", kTop));
-	HoldRegistry::AddSessionHold(*registry.Prepare(3, LockMode::kShared, "ab", kTop));
+	registry.AddSessionHold(*registry.Prepare(2, LockMode::kShared, "b", kTop));
+	registry.AddSessionHold(*registry.Prepare(1, LockMode::kExclusive, "a", kTop));
+	registry.AddSessionHold(*registry.Prepare(1, LockMode::kShared, "a", kTop));
+	registry.AddSessionHold(*registry.Prepare(3, LockMode::kShared, "ab", kTop));
 
 	auto		rows = Rows(registry);
 
@@ -185,6 +185,43 @@ TEST(HoldRegistry, UnusedPreparedEntriesArePruned)
 	EXPECT_TRUE(Rows(registry).empty());
 	registry.EndTransaction();
 	EXPECT_EQ(registry.EntryCount(), 0u);
+}
+
+/* The count a per-session limit checks: distinct locks, not holds. */
+TEST(HoldRegistry, HeldCountFollowsEveryScope)
+{
+	HoldRegistry registry;
+	HoldRegistry::Entry *a = registry.Prepare(1, LockMode::kExclusive, "a", kTop);
+	HoldRegistry::Entry *b = registry.Prepare(2, LockMode::kShared, "b", kTop);
+
+	registry.AddSessionHold(*a);
+	registry.AddSessionHold(*a);
+	EXPECT_EQ(registry.HeldCount(), 1u);
+
+	registry.AddXactHold(*a, kTop);
+	registry.AddXactHold(*b, kTop);
+	EXPECT_EQ(registry.HeldCount(), 2u);
+
+	/* a savepoint's lock goes with it */
+	HoldRegistry::Entry *c = registry.Prepare(3, LockMode::kShared, "c", 2);
+	registry.AddXactHold(*c, 2);
+	EXPECT_EQ(registry.HeldCount(), 3u);
+	registry.AbortSubTransaction(2);
+	EXPECT_EQ(registry.HeldCount(), 2u);
+
+	/* a released savepoint's lock moves up and still counts */
+	c = registry.Prepare(3, LockMode::kShared, "c", 3);
+	registry.AddXactHold(*c, 3);
+	registry.CommitSubTransaction(3, kTop);
+	EXPECT_EQ(registry.HeldCount(), 3u);
+
+	registry.EndTransaction();
+	EXPECT_EQ(registry.HeldCount(), 1u);	/* a's session holds */
+
+	registry.DropSessionHolds(*registry.Find(1, LockMode::kExclusive), 1);
+	EXPECT_EQ(registry.HeldCount(), 1u);
+	registry.LimitSessionHolds(*registry.Find(1, LockMode::kExclusive), 0);
+	EXPECT_EQ(registry.HeldCount(), 0u);
 }
 
 } // namespace

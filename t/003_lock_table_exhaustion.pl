@@ -1,0 +1,55 @@
+# One runaway session taking named locks in a loop fills the shared lock
+# table and locks everybody else out; advlock_named.max_locks_per_session
+# stops it first.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('main');
+$node->init;
+# a deliberately small lock table: a few hundred entries
+$node->append_conf('postgresql.conf', "max_locks_per_transaction = 10\nmax_connections = 10");
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION advlock_named');
+
+my $runaway_loop = "DO \$\$ BEGIN FOR i IN 1..100000 LOOP "
+  . "PERFORM named_lock_exclusive('runaway-' || i); END LOOP; END \$\$;";
+
+# Another session's attempt to take one named lock: (exit code, stderr).
+sub victim
+{
+	my ($ret, $out, $err) = $node->psql('postgres', "SELECT named_try_lock_exclusive('victim')");
+	return ($ret, $err);
+}
+
+# Without a limit the runaway fills the table; its session locks outlive
+# the failed statement, and nobody else gets a lock.
+my $runaway = $node->background_psql('postgres', on_error_stop => 0);
+$runaway->query("SET advlock_named.max_locks_per_session = 0");
+$runaway->query($runaway_loop);
+like($runaway->{stderr}, qr/out of shared memory/, 'without a limit the runaway fills the lock table');
+$runaway->{stderr} = '';
+my ($ret, $err) = victim();
+isnt($ret, 0, 'another session cannot take a lock then');
+like($err, qr/out of shared memory/, '... because shared memory is gone');
+my $held = $runaway->query_safe('SELECT named_unlock_all()');
+cmp_ok($held, '>', 100, "the runaway held $held locks");
+($ret, $err) = victim();
+is($ret, 0, 'once they are released, others work again');
+
+# With a limit the runaway stops at it with a clear error, and others go on.
+$runaway->query_safe("SET advlock_named.max_locks_per_session = 100");
+$runaway->{stderr} = '';
+$runaway->query($runaway_loop);
+like($runaway->{stderr}, qr/too many named locks held by this session/, 'the limit stops the runaway');
+$runaway->{stderr} = '';
+is($runaway->query_safe('SELECT count(*) FROM named_locks()'), '100', 'it holds exactly the limit');
+($ret, $err) = victim();
+is($ret, 0, 'others can still take locks');
+is($node->safe_psql('postgres', 'SELECT 1'), '1', 'and new connections work');
+
+$runaway->quit;
+$node->stop;
+done_testing();
