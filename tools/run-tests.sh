@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: build, install, start a throwaway cluster, run the unit tests,
-# the pg_regress suite, the isolation specs and the TAP tests, stop the
-# cluster, and finish with one "N passed, N failed" line.
+# the pg_regress suite, the isolation specs, the TAP tests and a short
+# torture test, stop the cluster, and finish with one "N passed, N failed"
+# line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cluster.sh
@@ -66,6 +67,21 @@ count "$(grep -cE '^t/.*\.pl \.+ ok$' "$WORKDIR/tap.log" || true)" \
 	"$(grep -E '^t/.*\.pl \.+ ' "$WORKDIR/tap.log" | grep -cvE '\.+ ok$' || true)"
 [ "$status" = ok ] || grep -qE '^t/.*\.pl \.+ ' "$WORKDIR/tap.log" || count 0 1
 tap_status=$status
+
+# A small run of the torture test, and proof that its detector detects.
+run_torture() {
+	local label=$1 log="$WORKDIR/$1.log"
+	shift
+	say "$label"
+	if test/torture.sh "$@" >"$log" 2>&1; then
+		count 1 0
+	else
+		count 0 1
+	fi
+	grep -vE '^ *[0-9]+ \|' "$log" | tail -n 20
+}
+run_torture torture --workers 4 --seconds 15
+run_torture torture-self-check --workers 2 --seconds 3 --self-check
 
 cluster_stop
 
