@@ -1,13 +1,14 @@
 # advlock_named/Makefile
 
 EXTENSION = advlock_named
-EXTVERSION = 1.1
+EXTVERSION = 1.2
 MODULE_big = advlock_named
 # .cpp, not .cc: PGXS has JIT bitcode rules for .c and .cpp only
 OBJS = \
 	src/advlock_named.o \
 	src/hold_registry.o \
 	src/lock_ops.o \
+	src/lock_status.o \
 	src/lock_target.o \
 	src/name_key.o \
 	src/settings.o \
@@ -19,10 +20,10 @@ PGFILEDESC = "advlock_named - advisory locks keyed by text names"
 # Install scripts share sql/ with the regression inputs; "--" tells them apart.
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
-REGRESS = key session_locks xact_locks registry bad_input interop timed_locks upgrade limits
+REGRESS = key session_locks xact_locks registry bad_input interop timed_locks upgrade limits name_sets
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 ISOLATION = shared_exclusive fair_queue scopes deadlock builtin_interop \
-	timed_wait timed_fairness timed_deadlock
+	timed_wait timed_fairness timed_deadlock set_order
 ISOLATION_OPTS = --load-extension=$(EXTENSION)
 TAP_TESTS = 1
 

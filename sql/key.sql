@@ -36,8 +36,11 @@ SELECT named_lock_key('Import') = named_lock_key('import') AS case_folded,
 -- a NULL name has no key (the lock functions, unlike this one, reject it)
 SELECT named_lock_key(NULL) IS NULL AS null_key;
 
--- labels: the key is a pure function; everything else is leader-only
-SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args,
+-- labels of every function: the key is a pure function; the lock functions
+-- run in the leader, which owns the locks, and the timed ones, which may
+-- start a subtransaction, not in parallel mode at all; holders and is_held
+-- read only shared state
+SELECT p.proname, oidvectortypes(p.proargtypes) AS args, p.prorettype::regtype,
 	   p.provolatile, p.proparallel, p.proisstrict
 FROM pg_proc p
 JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'

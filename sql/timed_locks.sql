@@ -67,15 +67,6 @@ END
 $$;
 SELECT * FROM named_locks();
 
--- timed functions start a subtransaction, so they are PARALLEL UNSAFE
-SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args,
-	   p.prorettype::regtype, p.provolatile, p.proparallel, p.proisstrict
-FROM pg_proc p
-JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
-JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'advlock_named'
-WHERE pg_get_function_identity_arguments(p.oid) LIKE '%interval'
-ORDER BY 1, 2;
-
 -- the user's lock_timeout is untouched
 SET lock_timeout = '3s';
 SELECT named_lock_exclusive('t-timeout', '10ms'), current_setting('lock_timeout') AS lock_timeout;

@@ -126,6 +126,17 @@ HoldRegistry::DropSessionHolds(Entry &entry, std::int64_t count) noexcept
 }
 
 void
+HoldRegistry::DropXactHold(Entry &entry, SubXactId subxact) noexcept
+{
+	bool		was_held = IsHeld(entry);
+	XactHold   *hold = FindXactHold(entry, subxact);
+
+	if (hold != nullptr && hold->holds > 0)
+		hold->holds--;
+	Recount(entry, was_held);
+}
+
+void
 HoldRegistry::LimitSessionHolds(Entry &entry, std::int64_t held) noexcept
 {
 	if (entry.session_holds > held)

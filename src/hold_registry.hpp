@@ -74,6 +74,9 @@ public:
 	/* How many distinct (key, mode) locks are held: what a limit counts. */
 	std::size_t HeldCount() const noexcept { return held_count_; }
 
+	/* Forgets one transaction hold that subxact took. */
+	void		DropXactHold(Entry &entry, SubXactId subxact) noexcept;
+
 	/* Forgets up to count session holds (never below zero). */
 	void		DropSessionHolds(Entry &entry, std::int64_t count) noexcept;
 

@@ -16,6 +16,7 @@ extern "C" {
 #include "access/xact.h"
 #include "fmgr.h"
 #include "storage/lock.h"
+#include "utils/timestamp.h"
 }
 
 #include "lock_ops.hpp"
@@ -120,6 +121,50 @@ EnforceSessionLimit(const HoldRegistry::Entry &entry)
 			 errhint("Release named locks that are no longer needed, or raise advlock_named.max_locks_per_session.")));
 }
 
+/*
+ * Takes one lock in the lock manager.  A free lock never pays for the timed
+ * wait's subtransaction.
+ */
+bool
+TakeLock(const LOCKTAG *tag, LOCKMODE lockmode, bool session, int timeout_ms)
+{
+	if (LockAcquire(tag, lockmode, session, timeout_ms != kWaitForever) != LOCKACQUIRE_NOT_AVAIL)
+		return true;
+	return timeout_ms > 0 && LockAcquireWithTimeout(tag, lockmode, session, timeout_ms);
+}
+
+void
+RecordHold(HoldRegistry::Entry &entry, bool session)
+{
+	if (session)
+		registry.AddSessionHold(entry);
+	else
+		registry.AddXactHold(entry, GetCurrentSubTransactionId());
+}
+
+/* Undoes TakeLock and RecordHold for one lock of a set. */
+void
+GiveBack(const LockTarget &target, HoldRegistry::Entry &entry, LOCKMODE lockmode, bool session)
+{
+	(void) LockRelease(&target.tag, lockmode, session);
+	if (session)
+		registry.DropSessionHolds(entry, 1);
+	else
+		registry.DropXactHold(entry, GetCurrentSubTransactionId());
+}
+
+/* What is left of a timeout that started at start, in the same units. */
+int
+RemainingTimeout(int timeout_ms, TimestampTz start)
+{
+	long		elapsed_ms;
+
+	if (timeout_ms <= 0)
+		return timeout_ms;
+	elapsed_ms = TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
+	return elapsed_ms >= timeout_ms ? 0 : timeout_ms - (int) elapsed_ms;
+}
+
 } // namespace
 
 HoldRegistry &
@@ -132,26 +177,64 @@ bool
 AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeout_ms)
 {
 	HoldRegistry::Entry *entry;
-	LOCKMODE	lockmode = ToLockManagerMode(mode);
 	bool		session = scope == Scope::kSession;
-	bool		granted;
 
 	PreventUseInParallelWorker();
 	entry = PrepareEntry(target, mode);
 	EnforceSessionLimit(*entry);
 
-	/* A free lock never pays for the timed wait's subtransaction. */
-	granted = LockAcquire(&target.tag, lockmode, session, timeout_ms != kWaitForever) != LOCKACQUIRE_NOT_AVAIL;
-	if (!granted && timeout_ms > 0)
-		granted = LockAcquireWithTimeout(&target.tag, lockmode, session, timeout_ms);
-	if (!granted)
+	if (!TakeLock(&target.tag, ToLockManagerMode(mode), session, timeout_ms))
 		return false;
-
-	if (session)
-		registry.AddSessionHold(*entry);
-	else
-		registry.AddXactHold(*entry, GetCurrentSubTransactionId());
+	RecordHold(*entry, session);
 	return true;
+}
+
+bool
+AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope scope, int timeout_ms)
+{
+	/* read in PG_CATCH, hence volatile */
+	volatile LOCKMODE lockmode = ToLockManagerMode(mode);
+	volatile bool session = scope == Scope::kSession;
+	TimestampTz start = timeout_ms > 0 ? GetCurrentTimestamp() : 0;
+	HoldRegistry::Entry **entries;
+	volatile int taken = 0;
+	volatile bool complete = true;
+
+	PreventUseInParallelWorker();
+
+	/* all allocation happens before the first lock */
+	entries = static_cast<HoldRegistry::Entry **>(palloc(count * sizeof(HoldRegistry::Entry *)));
+	for (int i = 0; i < count; i++)
+		entries[i] = PrepareEntry(targets[i], mode);
+
+	PG_TRY();
+	{
+		for (; taken < count; taken++)
+		{
+			EnforceSessionLimit(*entries[taken]);
+			if (!TakeLock(&targets[taken].tag, lockmode, session, RemainingTimeout(timeout_ms, start)))
+			{
+				complete = false;
+				break;
+			}
+			RecordHold(*entries[taken], session);
+		}
+	}
+	PG_CATCH();
+	{
+		/* Transaction locks go with the abort; session locks would stay. */
+		if (session)
+			for (int i = 0; i < taken; i++)
+				GiveBack(targets[i], *entries[i], lockmode, session);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	if (!complete)
+		for (int i = 0; i < taken; i++)
+			GiveBack(targets[i], *entries[i], lockmode, session);
+	pfree(entries);
+	return complete;
 }
 
 bool
@@ -174,6 +257,17 @@ ReleaseNamedSessionLock(const LockTarget &target, LockMode mode)
 		registry.DropSessionHolds(*entry, 1);
 	}
 	return true;
+}
+
+int
+ReleaseNamedSessionLocks(const LockTarget *targets, int count, LockMode mode)
+{
+	int			released = 0;
+
+	for (int i = 0; i < count; i++)
+		if (ReleaseNamedSessionLock(targets[i], mode))
+			released++;
+	return released;
 }
 
 HoldRow *

@@ -31,11 +31,23 @@ HoldRegistry &Registry();
  */
 bool		AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeout_ms);
 
+/*
+ * The same for a set of locks, sorted and without duplicates as
+ * TargetsFromArrayArgument returns them, all or nothing: when one cannot be
+ * had in time, or an error interrupts, none of those taken stay held.  The
+ * timeout covers the whole set.
+ */
+bool		AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope scope,
+							  int timeout_ms);
+
 /* A palloc'd, unordered copy of the registry's non-empty entries. */
 HoldRow    *SnapshotRegistry(size_t *count);
 
 /* Releases one session hold; false (without a warning) when none is held. */
 bool		ReleaseNamedSessionLock(const LockTarget &target, LockMode mode);
+
+/* Releases one session hold of each; returns how many were held. */
+int			ReleaseNamedSessionLocks(const LockTarget *targets, int count, LockMode mode);
 
 /* Releases every session hold taken through the extension; returns how many. */
 int64		ReleaseAllNamedSessionLocks();

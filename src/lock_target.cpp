@@ -14,13 +14,16 @@ extern "C" {
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "catalog/pg_type.h"
 #include "storage/lock.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #if PG_VERSION_NUM >= 160000
 #include "varatt.h"
 #endif
 }
 
+#include <algorithm>
 #include <string_view>
 
 #include "lock_target.hpp"
@@ -43,20 +46,15 @@ AdvisoryTag(int64 key)
 	return tag;
 }
 
+namespace {
+
 LockTarget
-TargetFromArgument(FunctionCallInfo fcinfo, int argno)
+TargetFromText(text *name)
 {
 	LockTarget	target;
-	text	   *name;
 	char	   *utf8;
 	size_t		utf8_length;
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("lock name must not be null")));
-
-	name = PG_GETARG_TEXT_PP(argno);
 	target.name = VARDATA_ANY(name);
 	target.name_length = VARSIZE_ANY_EXHDR(name);
 
@@ -90,6 +88,76 @@ TargetFromArgument(FunctionCallInfo fcinfo, int argno)
 	if (utf8 != target.name)
 		pfree(utf8);
 	return target;
+}
+
+bool
+KeyLess(const LockTarget &a, const LockTarget &b)
+{
+	return a.key < b.key;
+}
+
+bool
+SameKey(const LockTarget &a, const LockTarget &b)
+{
+	return a.key == b.key;
+}
+
+} // namespace
+
+LockTarget
+TargetFromArgument(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("lock name must not be null")));
+	return TargetFromText(PG_GETARG_TEXT_PP(argno));
+}
+
+LockTarget *
+TargetsFromArrayArgument(FunctionCallInfo fcinfo, int argno, int *count)
+{
+	ArrayType  *names;
+	Datum	   *elements;
+	bool	   *nulls;
+	int			element_count;
+	LockTarget *targets;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("lock name array must not be null")));
+	names = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(names) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("lock name array must be one-dimensional")));
+
+	deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &elements, &nulls, &element_count);
+	if (element_count == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lock name array must not be empty")));
+
+	/* Every name is checked before anything is locked. */
+	targets = static_cast<LockTarget *>(palloc(element_count * sizeof(LockTarget)));
+	for (int i = 0; i < element_count; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("lock name must not be null"),
+					 errdetail("Element %d of the array is null.", ARR_LBOUND(names)[0] + i)));
+		targets[i] = TargetFromText(DatumGetTextPP(elements[i]));
+	}
+
+	/*
+	 * One canonical order, by key, is what makes sets deadlock-free against
+	 * each other; names that share a key are one lock, taken once.
+	 */
+	std::sort(targets, targets + element_count, KeyLess);
+	*count = std::unique(targets, targets + element_count, SameKey) - targets;
+	return targets;
 }
 
 } // namespace advlock_named

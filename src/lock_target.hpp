@@ -25,6 +25,13 @@ struct LockTarget
 /* Reads argument argno; raises an ERROR for a NULL, empty or oversize name. */
 LockTarget	TargetFromArgument(FunctionCallInfo fcinfo, int argno);
 
+/*
+ * Reads a text[] argument as a set of names: every element is validated
+ * (NULL, empty or oversize names and NULL, empty or multidimensional arrays
+ * are errors); the palloc'd result is sorted by key, without duplicate keys.
+ */
+LockTarget *TargetsFromArrayArgument(FunctionCallInfo fcinfo, int argno, int *count);
+
 /* The tag of the advisory lock on key in this database, as pg_advisory_lock(bigint) builds it. */
 LOCKTAG		AdvisoryTag(int64 key);
 

@@ -33,6 +33,20 @@ PG_FUNCTION_INFO_V1(named_try_xact_lock_shared);
 PG_FUNCTION_INFO_V1(named_unlock_exclusive);
 PG_FUNCTION_INFO_V1(named_unlock_shared);
 PG_FUNCTION_INFO_V1(named_unlock_all);
+PG_FUNCTION_INFO_V1(named_lock_exclusive_set);
+PG_FUNCTION_INFO_V1(named_lock_shared_set);
+PG_FUNCTION_INFO_V1(named_try_lock_exclusive_set);
+PG_FUNCTION_INFO_V1(named_try_lock_shared_set);
+PG_FUNCTION_INFO_V1(named_lock_exclusive_set_timed);
+PG_FUNCTION_INFO_V1(named_lock_shared_set_timed);
+PG_FUNCTION_INFO_V1(named_xact_lock_exclusive_set);
+PG_FUNCTION_INFO_V1(named_xact_lock_shared_set);
+PG_FUNCTION_INFO_V1(named_try_xact_lock_exclusive_set);
+PG_FUNCTION_INFO_V1(named_try_xact_lock_shared_set);
+PG_FUNCTION_INFO_V1(named_xact_lock_exclusive_set_timed);
+PG_FUNCTION_INFO_V1(named_xact_lock_shared_set_timed);
+PG_FUNCTION_INFO_V1(named_unlock_exclusive_set);
+PG_FUNCTION_INFO_V1(named_unlock_shared_set);
 PG_FUNCTION_INFO_V1(named_locks);
 }
 
@@ -76,6 +90,45 @@ Unlock(FunctionCallInfo fcinfo, LockMode mode)
 	advlock_named::LockTarget target = advlock_named::TargetFromArgument(fcinfo, 0);
 
 	PG_RETURN_BOOL(advlock_named::ReleaseNamedSessionLock(target, mode));
+}
+
+/* The set forms: names text[], taken in key order, all or nothing. */
+Datum
+LockSet(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
+{
+	int			count;
+	advlock_named::LockTarget *targets = advlock_named::TargetsFromArrayArgument(fcinfo, 0, &count);
+
+	(void) advlock_named::AcquireNamedLocks(targets, count, mode, scope, advlock_named::kWaitForever);
+	PG_RETURN_VOID();
+}
+
+Datum
+TryLockSet(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
+{
+	int			count;
+	advlock_named::LockTarget *targets = advlock_named::TargetsFromArrayArgument(fcinfo, 0, &count);
+
+	PG_RETURN_BOOL(advlock_named::AcquireNamedLocks(targets, count, mode, scope, 0));
+}
+
+Datum
+TimedLockSet(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
+{
+	int			count;
+	advlock_named::LockTarget *targets = advlock_named::TargetsFromArrayArgument(fcinfo, 0, &count);
+	int			timeout_ms = advlock_named::TimeoutFromArgument(fcinfo, 1);
+
+	PG_RETURN_BOOL(advlock_named::AcquireNamedLocks(targets, count, mode, scope, timeout_ms));
+}
+
+Datum
+UnlockSet(FunctionCallInfo fcinfo, LockMode mode)
+{
+	int			count;
+	advlock_named::LockTarget *targets = advlock_named::TargetsFromArrayArgument(fcinfo, 0, &count);
+
+	PG_RETURN_INT32(advlock_named::ReleaseNamedSessionLocks(targets, count, mode));
 }
 
 } // namespace
@@ -197,6 +250,95 @@ named_unlock_all(PG_FUNCTION_ARGS)
 	int64		released = advlock_named::ReleaseAllNamedSessionLocks();
 
 	PG_RETURN_INT32((int32) Min(released, (int64) PG_INT32_MAX));
+}
+
+/*
+ * The set forms, named like their single-name counterparts with text[]:
+ * named_[try_][xact_]lock_{exclusive,shared}(names text[][, timeout interval])
+ * and named_unlock_{exclusive,shared}(names text[]) returns integer.
+ */
+Datum
+named_lock_exclusive_set(PG_FUNCTION_ARGS)
+{
+	return LockSet(fcinfo, LockMode::kExclusive, Scope::kSession);
+}
+
+Datum
+named_lock_shared_set(PG_FUNCTION_ARGS)
+{
+	return LockSet(fcinfo, LockMode::kShared, Scope::kSession);
+}
+
+Datum
+named_try_lock_exclusive_set(PG_FUNCTION_ARGS)
+{
+	return TryLockSet(fcinfo, LockMode::kExclusive, Scope::kSession);
+}
+
+Datum
+named_try_lock_shared_set(PG_FUNCTION_ARGS)
+{
+	return TryLockSet(fcinfo, LockMode::kShared, Scope::kSession);
+}
+
+Datum
+named_lock_exclusive_set_timed(PG_FUNCTION_ARGS)
+{
+	return TimedLockSet(fcinfo, LockMode::kExclusive, Scope::kSession);
+}
+
+Datum
+named_lock_shared_set_timed(PG_FUNCTION_ARGS)
+{
+	return TimedLockSet(fcinfo, LockMode::kShared, Scope::kSession);
+}
+
+Datum
+named_xact_lock_exclusive_set(PG_FUNCTION_ARGS)
+{
+	return LockSet(fcinfo, LockMode::kExclusive, Scope::kTransaction);
+}
+
+Datum
+named_xact_lock_shared_set(PG_FUNCTION_ARGS)
+{
+	return LockSet(fcinfo, LockMode::kShared, Scope::kTransaction);
+}
+
+Datum
+named_try_xact_lock_exclusive_set(PG_FUNCTION_ARGS)
+{
+	return TryLockSet(fcinfo, LockMode::kExclusive, Scope::kTransaction);
+}
+
+Datum
+named_try_xact_lock_shared_set(PG_FUNCTION_ARGS)
+{
+	return TryLockSet(fcinfo, LockMode::kShared, Scope::kTransaction);
+}
+
+Datum
+named_xact_lock_exclusive_set_timed(PG_FUNCTION_ARGS)
+{
+	return TimedLockSet(fcinfo, LockMode::kExclusive, Scope::kTransaction);
+}
+
+Datum
+named_xact_lock_shared_set_timed(PG_FUNCTION_ARGS)
+{
+	return TimedLockSet(fcinfo, LockMode::kShared, Scope::kTransaction);
+}
+
+Datum
+named_unlock_exclusive_set(PG_FUNCTION_ARGS)
+{
+	return UnlockSet(fcinfo, LockMode::kExclusive);
+}
+
+Datum
+named_unlock_shared_set(PG_FUNCTION_ARGS)
+{
+	return UnlockSet(fcinfo, LockMode::kShared);
 }
 
 /*

@@ -75,6 +75,7 @@ build_and_install() {
 # A private scratch directory the cluster user can write to.
 make_workdir() {
 	WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/advlock_named.XXXXXX")
+	OWN_WORKDIR=$WORKDIR
 	chmod 755 "$WORKDIR"
 	is_root && chown "$CLUSTER_USER" "$WORKDIR"
 	return 0
@@ -118,6 +119,7 @@ cluster_stop() {
 
 cleanup() {
 	cluster_stop
-	[ -n "${WORKDIR:-}" ] && [ "${KEEP_WORKDIR:-0}" != 1 ] && rm -rf "$WORKDIR"
+	# only what this process made, never an inherited WORKDIR
+	[ -n "${OWN_WORKDIR:-}" ] && [ "${KEEP_WORKDIR:-0}" != 1 ] && rm -rf "$OWN_WORKDIR"
 	return 0
 }
