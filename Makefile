@@ -49,13 +49,17 @@ test/core_test: test/core_test.cpp $(CORE_SOURCES) $(wildcard src/*.hpp)
 	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ test/core_test.cpp $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread
 
-.PHONY: unit-test test demo
+.PHONY: unit-test test test-matrix demo
 unit-test: test/core_test
 	test/core_test
 
 # Build, install, start a throwaway cluster, run every suite, stop it.
 test:
 	@tools/run-tests.sh
+
+# The regression and isolation suites on each PostgreSQL major (MAJORS="15 17 18").
+test-matrix:
+	@tools/test-matrix.sh
 
 demo:
 	@tools/demo.sh

@@ -15,7 +15,9 @@ $$;
 
 SELECT extversion FROM pg_extension WHERE extname = 'advlock_named';
 CREATE TEMP TABLE fresh AS SELECT * FROM extension_objects();
-SELECT count(*) AS objects FROM fresh;
+SELECT count(*) FILTER (WHERE object LIKE 'function %') AS functions,
+	   count(*) FILTER (WHERE object LIKE 'view %') AS views
+FROM fresh;
 
 -- Installs from_version, updates to the default one, and reports every
 -- object that differs from a fresh install.

@@ -18,9 +18,6 @@ extern "C" {
 #include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#if PG_VERSION_NUM >= 160000
-#include "varatt.h"
-#endif
 }
 
 #include <algorithm>
@@ -28,6 +25,7 @@ extern "C" {
 
 #include "lock_target.hpp"
 #include "name_key.hpp"
+#include "pg_compat.hpp"
 
 namespace advlock_named {
 

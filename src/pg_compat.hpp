@@ -9,6 +9,13 @@
  */
 #pragma once
 
+/* The varlena macros moved out of postgres.h in PostgreSQL 16. */
+#if PG_VERSION_NUM >= 160000
+extern "C" {
+#include "varatt.h"
+}
+#endif
+
 #if PG_VERSION_NUM >= 170000
 #define AnlLockHeldByMe(tag, mode) LockHeldByMe((tag), (mode), false)
 #else
@@ -32,9 +39,3 @@
 #define AnlIntervalIsMinusInfinity(interval) ((void) (interval), false)
 #endif
 
-/* Before PostgreSQL 15 the same job had another name. */
-#if PG_VERSION_NUM >= 150000
-#define AnlMarkGUCPrefixReserved(prefix) MarkGUCPrefixReserved(prefix)
-#else
-#define AnlMarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
-#endif

@@ -11,7 +11,6 @@ extern "C" {
 #include "utils/guc.h"
 }
 
-#include "pg_compat.hpp"
 #include "settings.hpp"
 
 namespace advlock_named {
@@ -40,7 +39,7 @@ DefineSettings()
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
-	AnlMarkGUCPrefixReserved("advlock_named");
+	MarkGUCPrefixReserved("advlock_named");
 }
 
 } // namespace advlock_named

