@@ -7,6 +7,7 @@ MODULE_big = advlock_named
 OBJS = \
 	src/advlock_named.o \
 	src/hold_registry.o \
+	src/key_cache.o \
 	src/lock_ops.o \
 	src/lock_status.o \
 	src/lock_target.o \
@@ -40,11 +41,15 @@ include $(PGXS)
 # PG_CXXFLAGS; this must follow the include, where the variable is defined.
 override BITCODE_CXXFLAGS += -std=c++17 -Wno-register
 
+# PGXS tracks no header dependencies; the headers are few, so every object
+# depends on all of them.
+$(OBJS): $(wildcard src/*.hpp)
+
 EXTRA_CLEAN = results/ output_iso/ tmp_check/ tmp_check_iso/ log/ \
 	regression.diffs regression.out test/core_test
 
 # The pure C++ core, tested without a server.
-CORE_SOURCES = src/hold_registry.cpp src/name_key.cpp src/sha256.cpp
+CORE_SOURCES = src/hold_registry.cpp src/key_cache.cpp src/name_key.cpp src/sha256.cpp
 test/core_test: test/core_test.cpp $(CORE_SOURCES) $(wildcard src/*.hpp)
 	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ test/core_test.cpp $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread

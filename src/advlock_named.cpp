@@ -48,7 +48,7 @@ OnTransactionEvent(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			Registry().EndTransaction();
+			EndTransaction();
 			break;
 		default:
 			break;
@@ -80,6 +80,7 @@ void
 _PG_init(void)
 {
 	advlock_named::DefineSettings();
+	advlock_named::InstallLockReleaseHook();
 	RegisterXactCallback(advlock_named::OnTransactionEvent, NULL);
 	RegisterSubXactCallback(advlock_named::OnSubTransactionEvent, NULL);
 }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace advlock_named {
 namespace {
@@ -46,28 +47,98 @@ NameLess(const HoldRow &a, const HoldRow &b) noexcept
 
 } // namespace
 
+HoldRegistry::~HoldRegistry()
+{
+	for (Entry *entry : slots_)
+		delete entry;
+}
+
+std::size_t
+HoldRegistry::Home(std::int64_t key, LockMode mode) const noexcept
+{
+	return (static_cast<std::uint64_t>(key) ^ static_cast<std::uint64_t>(mode)) & (slots_.size() - 1);
+}
+
+void
+HoldRegistry::Place(Entry *entry) noexcept
+{
+	std::size_t mask = slots_.size() - 1;
+	std::size_t i = Home(entry->key, entry->mode);
+
+	while (slots_[i] != nullptr)
+		i = (i + 1) & mask;
+	slots_[i] = entry;
+}
+
+/* Doubles the table; the only step besides Prepare's own that allocates. */
+void
+HoldRegistry::Grow()
+{
+	std::vector<Entry *> old(std::max<std::size_t>(16, 2 * slots_.size()), nullptr);
+
+	old.swap(slots_);
+	for (Entry *entry : old)
+		if (entry != nullptr)
+			Place(entry);
+}
+
+void
+HoldRegistry::Erase(const Entry &entry) noexcept
+{
+	std::size_t mask = slots_.size() - 1;
+	std::size_t hole = Home(entry.key, entry.mode);
+
+	while (slots_[hole] != &entry)
+		hole = (hole + 1) & mask;
+	delete slots_[hole];
+	slots_[hole] = nullptr;
+	entry_count_--;
+
+	/* Backward shift: move up every later entry whose probe passes the hole. */
+	for (std::size_t i = (hole + 1) & mask; slots_[i] != nullptr; i = (i + 1) & mask)
+	{
+		std::size_t home = Home(slots_[i]->key, slots_[i]->mode);
+		bool		reachable_from_hole = hole <= i ? (home <= hole || home > i)
+			: (home <= hole && home > i);
+
+		if (reachable_from_hole)
+		{
+			slots_[hole] = slots_[i];
+			slots_[i] = nullptr;
+			hole = i;
+		}
+	}
+}
+
 HoldRegistry::Entry *
 HoldRegistry::Prepare(std::int64_t key, LockMode mode, std::string_view name, SubXactId subxact) noexcept
 {
 	try
 	{
-		auto [it, inserted] = entries_.try_emplace(EntryKey{key, mode});
-		Entry	   &entry = it->second;
+		Entry	   *entry = Find(key, mode);
 
-		if (inserted)
+		if (entry == nullptr)
 		{
-			entry.key = key;
-			entry.mode = mode;
-			entry.name.assign(name);
+			if ((entry_count_ + 1) * 4 > slots_.size() * 3)
+				Grow();
+
+			std::unique_ptr<Entry> created = std::make_unique<Entry>();
+
+			created->key = key;
+			created->mode = mode;
+			created->name.assign(name);
+			entry = created.release();
+			Place(entry);
+			entry_count_++;
 		}
-		if (!entry.touched)
+		if (!entry->touched)
 		{
-			touched_.push_back(EntryKey{key, mode});
-			entry.touched = true;
+			touched_.push_back(entry);
+			entry->touched = true;
 		}
-		if (FindXactHold(entry, subxact) == nullptr)
-			entry.xact_holds.push_back(XactHold{subxact, 0});
-		return &entry;
+		if (FindXactHold(*entry, subxact) == nullptr)
+			entry->xact_holds.push_back(XactHold{subxact, 0});
+		return entry;
 	}
 	catch (...)
 	{
@@ -79,9 +150,18 @@ HoldRegistry::Prepare(std::int64_t key, LockMode mode, std::string_view name, Su
 HoldRegistry::Entry *
 HoldRegistry::Find(std::int64_t key, LockMode mode) noexcept
 {
-	auto		it = entries_.find(EntryKey{key, mode});
+	if (slots_.empty())
+		return nullptr;
 
-	return it == entries_.end() ? nullptr : &it->second;
+	std::size_t mask = slots_.size() - 1;
+
+	for (std::size_t i = Home(key, mode);; i = (i + 1) & mask)
+	{
+		Entry	   *entry = slots_[i];
+
+		if (entry == nullptr || (entry->key == key && entry->mode == mode))
+			return entry;
+	}
 }
 
 void
@@ -106,7 +186,13 @@ HoldRegistry::AddXactHold(Entry &entry, SubXactId subxact) noexcept
 bool
 HoldRegistry::IsHeld(const Entry &entry) noexcept
 {
-	return entry.session_holds > 0 || TotalXactHolds(entry) > 0;
+	return entry.session_holds > 0 || HasXactHolds(entry);
+}
+
+bool
+HoldRegistry::HasXactHolds(const Entry &entry) noexcept
+{
+	return TotalXactHolds(entry) > 0;
 }
 
 std::int64_t
@@ -146,9 +232,9 @@ HoldRegistry::LimitSessionHolds(Entry &entry, std::int64_t held) noexcept
 void
 HoldRegistry::CommitSubTransaction(SubXactId child, SubXactId parent) noexcept
 {
-	for (const EntryKey &touched_key : touched_)
+	for (Entry *touched : touched_)
 	{
-		Entry	   &entry = entries_.find(touched_key)->second;
+		Entry	   &entry = *touched;
 		XactHold   *from = FindXactHold(entry, child);
 
 		if (from == nullptr)
@@ -166,9 +252,9 @@ HoldRegistry::CommitSubTransaction(SubXactId child, SubXactId parent) noexcept
 void
 HoldRegistry::AbortSubTransaction(SubXactId subxact) noexcept
 {
-	for (const EntryKey &touched_key : touched_)
+	for (Entry *touched : touched_)
 	{
-		Entry	   &entry = entries_.find(touched_key)->second;
+		Entry	   &entry = *touched;
 		bool		was_held = IsHeld(entry);
 
 		if (XactHold *hold = FindXactHold(entry, subxact))
@@ -180,17 +266,16 @@ HoldRegistry::AbortSubTransaction(SubXactId subxact) noexcept
 void
 HoldRegistry::EndTransaction() noexcept
 {
-	for (const EntryKey &touched_key : touched_)
+	for (Entry *touched : touched_)
 	{
-		auto		it = entries_.find(touched_key);
-		Entry	   &entry = it->second;
+		Entry	   &entry = *touched;
 		bool		was_held = IsHeld(entry);
 
 		entry.xact_holds.clear();
 		Recount(entry, was_held);
 		entry.touched = false;
 		if (entry.session_holds == 0)
-			entries_.erase(it);
+			Erase(entry);
 	}
 	touched_.clear();
 }
@@ -200,14 +285,17 @@ HoldRegistry::Snapshot(HoldRow *rows) const noexcept
 {
 	std::size_t count = 0;
 
-	for (const auto &[entry_key, entry] : entries_)
+	for (const Entry *entry : slots_)
 	{
-		std::int64_t xact_holds = TotalXactHolds(entry);
-
-		if (entry.session_holds == 0 && xact_holds == 0)
+		if (entry == nullptr)
 			continue;
-		rows[count++] = HoldRow{entry.key, entry.mode, entry.name.data(), entry.name.size(),
-								entry.session_holds, xact_holds};
+
+		std::int64_t xact_holds = TotalXactHolds(*entry);
+
+		if (entry->session_holds == 0 && xact_holds == 0)
+			continue;
+		rows[count++] = HoldRow{entry->key, entry->mode, entry->name.data(), entry->name.size(),
+								entry->session_holds, xact_holds};
 	}
 	return count;
 }
@@ -225,7 +313,7 @@ HoldRegistry::Touch(Entry &entry) noexcept
 		return;
 	try
 	{
-		touched_.push_back(EntryKey{entry.key, entry.mode});
+		touched_.push_back(&entry);
 		entry.touched = true;
 	}
 	catch (...)

@@ -25,7 +25,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace advlock_named {
@@ -55,6 +54,11 @@ class HoldRegistry
 public:
 	struct Entry;
 
+	HoldRegistry() = default;
+	HoldRegistry(const HoldRegistry &) = delete;
+	HoldRegistry &operator=(const HoldRegistry &) = delete;
+	~HoldRegistry();
+
 	/*
 	 * Makes sure (key, mode) has an entry with room for one more hold under
 	 * subxact.  Returns nullptr when memory runs out.
@@ -70,6 +74,9 @@ public:
 
 	/* Whether the entry holds anything, in either scope. */
 	static bool IsHeld(const Entry &entry) noexcept;
+
+	/* Whether the entry holds anything at transaction level. */
+	static bool HasXactHolds(const Entry &entry) noexcept;
 
 	/* How many distinct (key, mode) locks are held: what a limit counts. */
 	std::size_t HeldCount() const noexcept { return held_count_; }
@@ -90,7 +97,7 @@ public:
 	void		EndTransaction() noexcept;
 
 	/* Entries that hold something, unordered; rows needs room for EntryCount(). */
-	std::size_t EntryCount() const noexcept { return entries_.size(); }
+	std::size_t EntryCount() const noexcept { return entry_count_; }
 	std::size_t Snapshot(HoldRow *rows) const noexcept;
 
 	/* Orders rows by name bytes, then mode: a stable order for reports. */
@@ -113,25 +120,17 @@ public:
 	};
 
 private:
-	struct EntryKey
-	{
-		std::int64_t key;
-		LockMode	mode;
-
-		bool		operator==(const EntryKey &other) const noexcept
-		{
-			return key == other.key && mode == other.mode;
-		}
-	};
-
-	struct EntryKeyHash
-	{
-		/* keys are SHA-256 output already, so they need no further mixing */
-		std::size_t operator()(const EntryKey &k) const noexcept
-		{
-			return static_cast<std::size_t>(k.key) ^ static_cast<std::size_t>(k.mode);
-		}
-	};
+	/*
+	 * Entries live on the heap, so pointers to them stay valid until
+	 * EndTransaction erases them; slots_ is an open-addressing table of them
+	 * (linear probing, power-of-two size) because keys are SHA-256 output
+	 * and need no hashing, and the lock path looks entries up twice per
+	 * lock and unlock pair.
+	 */
+	std::size_t Home(std::int64_t key, LockMode mode) const noexcept;
+	void		Place(Entry *entry) noexcept;
+	void		Grow();
+	void		Erase(const Entry &entry) noexcept;
 
 	/* Remembers entry for EndTransaction; best effort, may fail silently. */
 	void		Touch(Entry &entry) noexcept;
@@ -139,10 +138,11 @@ private:
 	/* Keeps held_count_ right after entry changed from was_held. */
 	void		Recount(const Entry &entry, bool was_held) noexcept;
 
-	std::unordered_map<EntryKey, Entry, EntryKeyHash> entries_;
+	std::vector<Entry *> slots_;
+	std::size_t entry_count_ = 0;
 
 	/* Entries changed in the current transaction: the only ones to revisit. */
-	std::vector<EntryKey> touched_;
+	std::vector<Entry *> touched_;
 
 	std::size_t held_count_ = 0;
 };

@@ -65,6 +65,28 @@ CountCoreHolds(const LOCKTAG *tag, LOCKMODE mode)
 	return holds;
 }
 
+/* Set only around our own LockRelease calls; see QuietLockReleaseWarning. */
+bool		quiet_lock_release = false;
+emit_log_hook_type previous_emit_log_hook = NULL;
+
+/*
+ * LockRelease warns "you don't own a lock of type ..." when there is no
+ * hold to release.  For the named unlock functions that is an expected
+ * answer (false), so the warning is dropped, and only that one.
+ */
+void
+QuietLockReleaseWarning(ErrorData *edata)
+{
+	if (quiet_lock_release && edata->elevel == WARNING && edata->message_id != NULL &&
+		strcmp(edata->message_id, "you don't own a lock of type %s") == 0)
+	{
+		edata->output_to_server = false;
+		edata->output_to_client = false;
+	}
+	if (previous_emit_log_hook != NULL)
+		previous_emit_log_hook(edata);
+}
+
 /*
  * A lock taken in a parallel worker would belong to the worker and vanish
  * when it exits; the builtins silently allow that, we refuse.
@@ -173,6 +195,21 @@ Registry()
 	return registry;
 }
 
+void
+EndTransaction()
+{
+	registry.EndTransaction();
+	/* in case an ERROR ever escaped LockRelease while the flag was set */
+	quiet_lock_release = false;
+}
+
+void
+InstallLockReleaseHook()
+{
+	previous_emit_log_hook = emit_log_hook;
+	emit_log_hook = QuietLockReleaseWarning;
+}
+
 bool
 AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeout_ms)
 {
@@ -240,23 +277,31 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 bool
 ReleaseNamedSessionLock(const LockTarget &target, LockMode mode)
 {
-	LOCKMODE	lockmode = ToLockManagerMode(mode);
-	CoreHolds	holds;
+	HoldRegistry::Entry *entry;
+	bool		released;
 
 	PreventUseInParallelWorker();
-	holds = CountCoreHolds(&target.tag, lockmode);
 
-	/* Checking first keeps LockRelease's "you don't own a lock" WARNING away. */
-	if (holds.session == 0)
-		return false;
-	(void) LockRelease(&target.tag, lockmode, true);
+	/*
+	 * One release of a session-level hold, as pg_advisory_unlock does.  The
+	 * lock manager knows whether there is one; when there is none it says so
+	 * with a WARNING, which we silence: unlocking what is not held returns
+	 * false quietly.
+	 */
+	quiet_lock_release = true;
+	released = LockRelease(&target.tag, ToLockManagerMode(mode), true);
+	quiet_lock_release = false;
 
-	if (HoldRegistry::Entry *entry = registry.Find(target.key, mode))
+	/* Our holds may also have gone behind our back (pg_advisory_unlock_all). */
+	entry = registry.Find(target.key, mode);
+	if (entry != nullptr)
 	{
-		registry.LimitSessionHolds(*entry, holds.session);
-		registry.DropSessionHolds(*entry, 1);
+		if (released)
+			registry.DropSessionHolds(*entry, 1);
+		else
+			registry.LimitSessionHolds(*entry, 0);
 	}
-	return true;
+	return released;
 }
 
 int

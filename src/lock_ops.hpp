@@ -24,6 +24,12 @@ enum class Scope
 /* This backend's registry of what it took through the extension. */
 HoldRegistry &Registry();
 
+/* Lets the unlock functions answer false without LockRelease's WARNING; from _PG_init. */
+void		InstallLockReleaseHook();
+
+/* The top transaction ended (commit, abort or prepare). */
+void		EndTransaction();
+
 /*
  * Requests the lock and records the hold.  With kWaitForever it queues like
  * pg_advisory_lock; with 0 it returns false at once when the lock is not

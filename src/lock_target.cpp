@@ -23,6 +23,7 @@ extern "C" {
 #include <algorithm>
 #include <string_view>
 
+#include "key_cache.hpp"
 #include "lock_target.hpp"
 #include "name_key.hpp"
 #include "pg_compat.hpp"
@@ -45,6 +46,8 @@ AdvisoryTag(int64 key)
 }
 
 namespace {
+
+KeyCache	key_cache;
 
 LockTarget
 TargetFromText(text *name)
@@ -81,7 +84,7 @@ TargetFromText(text *name)
 			break;
 	}
 
-	target.key = NameKey(utf8_name);
+	target.key = key_cache.Key(utf8_name);
 	target.tag = AdvisoryTag(target.key);
 	if (utf8 != target.name)
 		pfree(utf8);

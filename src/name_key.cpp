@@ -24,13 +24,8 @@ CheckName(std::string_view utf8_name) noexcept
 std::int64_t
 NameKey(std::string_view utf8_name) noexcept
 {
-	Sha256Digest digest = Sha256(utf8_name);
-	std::uint64_t key = 0;
-
-	for (int i = 0; i < 8; i++)
-		key = (key << 8) | digest[i];
 	/* Two's complement reinterpretation, as SQL's bit(64)::bigint does. */
-	return static_cast<std::int64_t>(key);
+	return static_cast<std::int64_t>(Sha256First64(utf8_name));
 }
 
 } // namespace advlock_named

@@ -21,4 +21,20 @@ using Sha256Digest = std::array<std::uint8_t, 32>;
 /* The digest of bytes; the whole message is hashed in one pass. */
 Sha256Digest Sha256(std::string_view bytes) noexcept;
 
+/* The digest's first 8 bytes read big-endian, without forming the rest. */
+std::uint64_t Sha256First64(std::string_view bytes) noexcept;
+
+/* The implementations of the compression function, for tests and benchmarks. */
+enum class Sha256Engine
+{
+	kPortable,
+	kShaNi,						/* x86-64 SHA extensions */
+};
+
+/* The fastest engine this CPU runs; Sha256 uses it. */
+Sha256Engine BestSha256Engine() noexcept;
+
+/* The digest computed with a given engine, which this CPU must support. */
+Sha256Digest Sha256With(Sha256Engine engine, std::string_view bytes) noexcept;
+
 } // namespace advlock_named

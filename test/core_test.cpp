@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hold_registry.hpp"
+#include "key_cache.hpp"
 #include "name_key.hpp"
 #include "sha256.hpp"
 
@@ -31,6 +32,7 @@ Hex(const Sha256Digest &digest)
 /* FIPS 180-4 examples, plus lengths around the one- and two-block padding edge. */
 TEST(Sha256, KnownAnswers)
 {
+	/* Sha256 itself runs on the best engine, so these pin that one */
 	EXPECT_EQ(Hex(Sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	EXPECT_EQ(Hex(Sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	EXPECT_EQ(Hex(Sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
@@ -48,6 +50,24 @@ TEST(Sha256, KnownAnswers)
 			  "000b48d4edf0fa7bee3c6236ecd2785baa5db4eeb8bb54341b029e0d9fa5fb0c");
 }
 
+/* The hardware engine, where the CPU has it, agrees with the portable one. */
+TEST(Sha256, EnginesAgree)
+{
+	if (BestSha256Engine() == Sha256Engine::kPortable)
+		GTEST_SKIP() << "this CPU has no faster SHA-256 engine";
+
+	std::string message;
+
+	for (int length = 0; length <= 300; length++)
+	{
+		EXPECT_EQ(Sha256With(Sha256Engine::kPortable, message), Sha256With(BestSha256Engine(), message))
+			<< "length " << length;
+		message += static_cast<char>('a' + length % 26);
+	}
+	EXPECT_EQ(Hex(Sha256With(Sha256Engine::kPortable, "abc")),
+			  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 TEST(NameKey, DocumentedVectors)
 {
 	EXPECT_EQ(NameKey("import"), -2791398027664323193LL);
@@ -58,6 +78,29 @@ TEST(NameKey, DocumentedVectors)
 	EXPECT_EQ(NameKey(std::string(64, 'x')), 8998474179529729792LL);
 	EXPECT_EQ(NameKey(std::string(65, 'x')), -7694463743876380625LL);
 	EXPECT_EQ(NameKey(std::string(kMaxNameBytes, 'a')), -7223295916177724681LL);
+}
+
+/* The memo never changes a key: hits, misses, long names, embedded zero bytes. */
+TEST(KeyCache, AlwaysAgreesWithNameKey)
+{
+	KeyCache	cache;
+	std::vector<std::string> names;
+
+	for (int i = 0; i < 3000; i++)
+		names.push_back("job-" + std::to_string(i));
+	names.push_back(std::string(KeyCache::kMaxCachedBytes, 'm'));
+	names.push_back(std::string(KeyCache::kMaxCachedBytes + 1, 'm'));
+	names.push_back(std::string(KeyCache::kMaxCachedBytes - 1, 'm') + std::string(1, '\0'));
+	names.push_back(std::string("a\0b", 3));
+	names.push_back(std::string("a\0c", 3));
+
+	/* each name twice in a row (a hit for short names), then the next */
+	for (int round = 0; round < 2; round++)
+		for (const std::string &name : names)
+		{
+			ASSERT_EQ(cache.Key(name), NameKey(name)) << name;
+			ASSERT_EQ(cache.Key(name), NameKey(name)) << name;
+		}
 }
 
 TEST(NameKey, Validation)
@@ -185,6 +228,53 @@ TEST(HoldRegistry, UnusedPreparedEntriesArePruned)
 	EXPECT_TRUE(Rows(registry).empty());
 	registry.EndTransaction();
 	EXPECT_EQ(registry.EntryCount(), 0u);
+}
+
+/* The open-addressing table keeps every entry findable through growth and erasure. */
+TEST(HoldRegistry, ManyEntriesSurviveGrowthAndErasure)
+{
+	HoldRegistry registry;
+	std::vector<std::int64_t> keys;
+
+	/* real keys, and keys that all share their low bits to force long probe runs */
+	for (int i = 0; i < 3000; i++)
+		keys.push_back(NameKey("job-" + std::to_string(i)));
+	for (std::int64_t i = 1; i <= 300; i++)
+		keys.push_back(i << 20);
+
+	for (std::size_t i = 0; i < keys.size(); i++)
+	{
+		HoldRegistry::Entry *entry = registry.Prepare(keys[i], LockMode::kExclusive, "n", kTop);
+
+		ASSERT_NE(entry, nullptr);
+		/* every third one is held only for the transaction and goes at its end */
+		if (i % 3 == 0)
+			registry.AddXactHold(*entry, kTop);
+		else
+			registry.AddSessionHold(*entry);
+	}
+	EXPECT_EQ(registry.EntryCount(), keys.size());
+	registry.EndTransaction();
+
+	for (std::size_t i = 0; i < keys.size(); i++)
+	{
+		HoldRegistry::Entry *entry = registry.Find(keys[i], LockMode::kExclusive);
+
+		if (i % 3 == 0)
+			EXPECT_EQ(entry, nullptr) << i;
+		else
+			ASSERT_NE(entry, nullptr) << i;
+		EXPECT_EQ(registry.Find(keys[i], LockMode::kShared), nullptr) << i;
+	}
+	EXPECT_EQ(registry.HeldCount(), keys.size() - (keys.size() + 2) / 3);
+
+	/* drop the rest in an order unrelated to insertion */
+	for (std::size_t i = keys.size(); i-- > 0;)
+		if (HoldRegistry::Entry *entry = registry.Find(keys[i], LockMode::kExclusive))
+			registry.DropSessionHolds(*entry, 1);
+	registry.EndTransaction();
+	EXPECT_EQ(registry.EntryCount(), 0u);
+	EXPECT_EQ(registry.HeldCount(), 0u);
 }
 
 /* The count a per-session limit checks: distinct locks, not holds. */
