@@ -54,7 +54,7 @@ test/core_test: test/core_test.cpp $(CORE_SOURCES) $(wildcard src/*.hpp)
 	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ test/core_test.cpp $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread
 
-.PHONY: unit-test test test-matrix demo
+.PHONY: unit-test test test-matrix demo bench
 unit-test: test/core_test
 	test/core_test
 
@@ -68,3 +68,7 @@ test-matrix:
 
 demo:
 	@tools/demo.sh
+
+# Named locks against the integer builtins; see bench/RESULTS.md.
+bench:
+	@bench/run.sh

@@ -56,7 +56,10 @@ HoldRegistry::~HoldRegistry()
 std::size_t
 HoldRegistry::Home(std::int64_t key, LockMode mode) const noexcept
 {
-	return (static_cast<std::uint64_t>(key) ^ static_cast<std::uint64_t>(mode)) & (slots_.size() - 1);
+	/* the two modes of a key must not land in neighbouring slots */
+	std::uint64_t spread_mode = static_cast<std::uint64_t>(mode) * 0x9E3779B97F4A7C15ULL;
+
+	return (static_cast<std::uint64_t>(key) ^ spread_mode) & (slots_.size() - 1);
 }
 
 void
@@ -274,7 +277,7 @@ HoldRegistry::EndTransaction() noexcept
 		entry.xact_holds.clear();
 		Recount(entry, was_held);
 		entry.touched = false;
-		if (entry.session_holds == 0)
+		if (entry.session_holds == 0 && entry_count_ - held_count_ > kIdleEntriesKept)
 			Erase(entry);
 	}
 	touched_.clear();

@@ -15,7 +15,9 @@
  * leaves it.  The only method that allocates is Prepare, which is called
  * before the lock is requested, so recording a granted lock cannot fail.
  * Entries are erased only in EndTransaction, so an Entry pointer stays valid
- * for the rest of the SQL call that obtained it.
+ * for the rest of the SQL call that obtained it.  Up to kIdleEntriesKept
+ * entries that hold nothing are kept for reuse (at most about 600 kB), so
+ * a name locked in transaction after transaction costs no allocation.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,6 +55,8 @@ class HoldRegistry
 {
 public:
 	struct Entry;
+
+	static constexpr std::size_t kIdleEntriesKept = 4096;
 
 	HoldRegistry() = default;
 	HoldRegistry(const HoldRegistry &) = delete;

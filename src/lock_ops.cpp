@@ -354,17 +354,19 @@ ReleaseAllNamedSessionLocks()
 	HoldRow    *rows;
 	int64		released = 0;
 
-	ReconcileSessionHolds();
+	PreventUseInParallelWorker();
 	rows = SnapshotRegistry(&count);
 	for (size_t i = 0; i < count; i++)
 	{
 		LOCKTAG		tag = AdvisoryTag(rows[i].key);
 		LOCKMODE	lockmode = ToLockManagerMode(rows[i].mode);
 
-		for (int64 n = 0; n < rows[i].session_holds; n++)
-			(void) LockRelease(&tag, lockmode, true);
+		/* stops early where holds went behind our back */
+		quiet_lock_release = true;
+		for (int64 n = 0; n < rows[i].session_holds && LockRelease(&tag, lockmode, true); n++)
+			released++;
+		quiet_lock_release = false;
 		registry.DropSessionHolds(*registry.Find(rows[i].key, rows[i].mode), rows[i].session_holds);
-		released += rows[i].session_holds;
 	}
 	pfree(rows);
 	return released;

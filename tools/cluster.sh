@@ -92,7 +92,8 @@ free_port() {
 	done
 }
 
-# Starts a cluster under $WORKDIR and exports PGHOST/PGPORT/PGUSER for clients.
+# Starts a cluster under $WORKDIR and exports PGHOST/PGPORT/PGUSER for clients;
+# CLUSTER_OPTIONS adds server settings ("-c name=value ...").
 cluster_start() {
 	local bindir
 	bindir=$("$PG_CONFIG" --bindir)
@@ -103,7 +104,7 @@ cluster_start() {
 		--no-sync -E UTF8 --locale=C >"$WORKDIR/initdb.log" 2>&1 ||
 		{ cat "$WORKDIR/initdb.log"; die "initdb failed"; }
 	as_cluster_user "$bindir/pg_ctl" -D "$WORKDIR/data" -l "$WORKDIR/server.log" -w \
-		-o "-c listen_addresses='' -k $PGHOST -p $PGPORT -c fsync=off -c max_prepared_transactions=5" \
+		-o "-c listen_addresses='' -k $PGHOST -p $PGPORT -c fsync=off -c max_prepared_transactions=5 ${CLUSTER_OPTIONS:-}" \
 		start >/dev/null ||
 		{ cat "$WORKDIR/server.log"; die "the server did not start"; }
 	export PGHOST PGPORT PGUSER=postgres PGDATABASE=postgres
