@@ -38,12 +38,14 @@ SELECT named_unlock_$mode('import');
 SQL
 }
 
-# Waits until the lock manager shows N requests in the given state.
+# Waits (at most 30 s) until the lock manager shows N requests in the given state.
 wait_for_locks() {
-	local granted=$1 count=$2
+	local granted=$1 count=$2 tries=600
 	until [ "$(psql_q -c "SELECT count(*) FROM pg_locks
 		WHERE locktype = 'advisory' AND granted = $granted
 		  AND (classid::bigint << 32 | objid::bigint) = named_lock_key('import')")" = "$count" ]; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || die "the jobs did not reach the expected state"
 		sleep 0.05
 	done
 }
