@@ -225,7 +225,12 @@ for kind in queue poll; do
 				-c "INSERT INTO releases SELECT $round, clock_timestamp() FROM (SELECT named_unlock_shared('import')) s" &
 			holders+=($!)
 		done
-		until [ "$(import_requests true)" = 16 ]; do sleep 0.01; done
+		tries=3000
+		until [ "$(import_requests true)" = 16 ]; do
+			tries=$((tries - 1))
+			[ "$tries" -gt 0 ] || die "the holders never got their locks"
+			sleep 0.01
+		done
 		if [ "$kind" = queue ]; then
 			psql_q >/dev/null \
 				-c "INSERT INTO wakeups SELECT $round, 'queue', clock_timestamp() FROM (SELECT named_lock_exclusive('import')) s" \
