@@ -3,9 +3,11 @@
 #
 #   test/torture.sh [--workers N] [--seconds S] [--self-check]
 #
-# N worker sessions take shared or exclusive named locks on three names, in
-# every scope and form (waiting, timed with tiny timeouts, transaction or
-# session), while a killer terminates random workers.  Each worker, once it
+# N worker sessions take shared or exclusive named locks on three names,
+# one name or a set of two at a time, in every scope and form (waiting,
+# timed with tiny timeouts, transaction or session), while a killer
+# terminates random workers.  Sets are taken in key order, so no deadlock
+# may occur: any error other than the killer's fails the test.  Each worker, once it
 # believes it holds a name, announces that with an integer "sentinel"
 # advisory lock and looks in pg_locks for another session announcing a
 # conflicting hold of the same name.  Any such overlap is a violation.
@@ -59,17 +61,21 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	deadline timestamptz := clock_timestamp() + seconds * interval '1 second';
 	names text[] := ARRAY['alpha', 'beta', 'gamma'];
-	idx int;
-	name text;
+	idxs int[];					-- one name, or a set of two
+	picked text[];
 	exclusive boolean;
 	form int;
 	timeout interval;
 	got boolean;
 	mode_code int;
+	idx int;
 BEGIN
 	WHILE clock_timestamp() < deadline LOOP
-		idx := 1 + floor(random() * 3)::int;
-		name := names[idx];
+		idxs := ARRAY[1 + floor(random() * 3)::int];
+		IF random() < 0.25 THEN
+			idxs := idxs || (1 + (idxs[1] + floor(random() * 2)::int) % 3);
+		END IF;
+		SELECT array_agg(names[i]) INTO picked FROM unnest(idxs) i;
 		exclusive := random() < 0.3;
 		mode_code := CASE WHEN exclusive THEN 2 ELSE 1 END;
 		form := floor(random() * 4)::int;
@@ -77,19 +83,37 @@ BEGIN
 		got := true;
 
 		IF exclusive AND NOT broken THEN
-			CASE form
-				WHEN 0 THEN PERFORM named_lock_exclusive(name);
-				WHEN 1 THEN PERFORM named_xact_lock_exclusive(name);
-				WHEN 2 THEN got := named_lock_exclusive(name, timeout);
-				ELSE got := named_xact_lock_exclusive(name, timeout);
-			END CASE;
+			IF cardinality(picked) = 1 THEN
+				CASE form
+					WHEN 0 THEN PERFORM named_lock_exclusive(picked[1]);
+					WHEN 1 THEN PERFORM named_xact_lock_exclusive(picked[1]);
+					WHEN 2 THEN got := named_lock_exclusive(picked[1], timeout);
+					ELSE got := named_xact_lock_exclusive(picked[1], timeout);
+				END CASE;
+			ELSE
+				CASE form
+					WHEN 0 THEN PERFORM named_lock_exclusive(picked);
+					WHEN 1 THEN PERFORM named_xact_lock_exclusive(picked);
+					WHEN 2 THEN got := named_lock_exclusive(picked, timeout);
+					ELSE got := named_xact_lock_exclusive(picked, timeout);
+				END CASE;
+			END IF;
 		ELSE
-			CASE form
-				WHEN 0 THEN PERFORM named_lock_shared(name);
-				WHEN 1 THEN PERFORM named_xact_lock_shared(name);
-				WHEN 2 THEN got := named_lock_shared(name, timeout);
-				ELSE got := named_xact_lock_shared(name, timeout);
-			END CASE;
+			IF cardinality(picked) = 1 THEN
+				CASE form
+					WHEN 0 THEN PERFORM named_lock_shared(picked[1]);
+					WHEN 1 THEN PERFORM named_xact_lock_shared(picked[1]);
+					WHEN 2 THEN got := named_lock_shared(picked[1], timeout);
+					ELSE got := named_xact_lock_shared(picked[1], timeout);
+				END CASE;
+			ELSE
+				CASE form
+					WHEN 0 THEN PERFORM named_lock_shared(picked);
+					WHEN 1 THEN PERFORM named_xact_lock_shared(picked);
+					WHEN 2 THEN got := named_lock_shared(picked, timeout);
+					ELSE got := named_xact_lock_shared(picked, timeout);
+				END CASE;
+			END IF;
 		END IF;
 
 		IF NOT got THEN
@@ -99,25 +123,29 @@ BEGIN
 		END IF;
 		PERFORM nextval('torture.acquisitions');
 
-		-- announce the hold, then look for a conflicting announcement
-		PERFORM pg_advisory_lock_shared(idx, mode_code);
+		-- announce the holds, then look for conflicting announcements
+		FOREACH idx IN ARRAY idxs LOOP
+			PERFORM pg_advisory_lock_shared(idx, mode_code);
+		END LOOP;
 		INSERT INTO torture.violations
-		SELECT pg_backend_pid(), name, CASE WHEN exclusive THEN 'exclusive' ELSE 'shared' END,
+		SELECT pg_backend_pid(), names[l.classid], CASE WHEN exclusive THEN 'exclusive' ELSE 'shared' END,
 			   l.pid, CASE l.objid WHEN 2 THEN 'exclusive' ELSE 'shared' END
 		FROM pg_locks l
 		WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted
-		  AND l.classid = idx AND (exclusive OR l.objid = 2)
+		  AND l.classid = ANY (idxs) AND (exclusive OR l.objid = 2)
 		  AND l.pid <> pg_backend_pid()
 		  AND l.pid NOT IN (SELECT pid FROM torture.killed);
 		PERFORM pg_sleep(random() * 0.002);
 
-		-- withdraw the announcement before the lock goes
-		PERFORM pg_advisory_unlock_shared(idx, mode_code);
+		-- withdraw the announcements before the locks go
+		FOREACH idx IN ARRAY idxs LOOP
+			PERFORM pg_advisory_unlock_shared(idx, mode_code);
+		END LOOP;
 		IF form IN (0, 2) THEN
 			IF exclusive AND NOT broken THEN
-				PERFORM named_unlock_exclusive(name);
+				PERFORM named_unlock_exclusive(picked);
 			ELSE
-				PERFORM named_unlock_shared(name);
+				PERFORM named_unlock_shared(picked);
 			END IF;
 		END IF;
 		COMMIT;
