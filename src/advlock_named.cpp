@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * advlock_named.cpp
- *	  Module entry: magic block and the transaction callbacks that keep the
- *	  hold registry in step with the lock manager's release rules.
+ *	  Module entry: magic block, settings, the log hook of the unlock
+ *	  functions, and the transaction callbacks that keep the hold registry
+ *	  in step with the lock manager's release rules.
  *
  * Boundary rules for every glue file (the ones that include postgres.h):
  *	1. No object with a non-trivial destructor is alive across a call that

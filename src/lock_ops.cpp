@@ -29,40 +29,30 @@ namespace {
 
 HoldRegistry registry;
 
-struct CoreHolds
-{
-	int64		session;
-	int64		transaction;
-};
-
 /*
- * How often the lock manager says this backend holds (tag, mode), by scope.
+ * How many session-level holds of (tag, mode) the lock manager says this
+ * backend has.
  *
  * Its per-owner counts live in the backend's LOCALLOCK, which is reachable
  * only through LockAcquireExtended.  Once LockHeldByMe is true, one more
  * session acquisition is purely local (it bumps a counter and hands us the
  * entry), and releasing it again is local too.
  */
-CoreHolds
-CountCoreHolds(const LOCKTAG *tag, LOCKMODE mode)
+int64
+CountSessionHolds(const LOCKTAG *tag, LOCKMODE mode)
 {
-	CoreHolds	holds = {0, 0};
+	int64		holds = 0;
 	LOCALLOCK  *locallock = NULL;
 
 	if (!AnlLockHeldByMe(tag, mode))
-		return holds;
+		return 0;
 
 	(void) AnlLockAcquireExtended(tag, mode, true, false, &locallock);
 	for (int i = 0; i < locallock->numLockOwners; i++)
-	{
 		if (locallock->lockOwners[i].owner == NULL)
-			holds.session += locallock->lockOwners[i].nLocks;
-		else
-			holds.transaction += locallock->lockOwners[i].nLocks;
-	}
-	holds.session--;			/* our own probe */
+			holds += locallock->lockOwners[i].nLocks;
 	(void) LockRelease(tag, mode, true);
-	return holds;
+	return holds - 1;			/* less our own probe */
 }
 
 /* Set only around our own LockRelease calls; see QuietLockReleaseWarning. */
@@ -336,13 +326,12 @@ ReconcileSessionHolds()
 	for (size_t i = 0; i < count; i++)
 	{
 		LOCKTAG		tag;
-		CoreHolds	holds;
 
 		if (rows[i].session_holds == 0)
 			continue;
 		tag = AdvisoryTag(rows[i].key);
-		holds = CountCoreHolds(&tag, ToLockManagerMode(rows[i].mode));
-		registry.LimitSessionHolds(*registry.Find(rows[i].key, rows[i].mode), holds.session);
+		registry.LimitSessionHolds(*registry.Find(rows[i].key, rows[i].mode),
+								   CountSessionHolds(&tag, ToLockManagerMode(rows[i].mode)));
 	}
 	pfree(rows);
 }
