@@ -103,9 +103,14 @@ CollectKnownNames(FunctionCallInfo fcinfo, int argno, int *count)
 	KnownName  *known;
 	int			n = 0;
 
-	if (!PG_ARGISNULL(argno) && ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(argno)),
-											   ARR_DIMS(PG_GETARG_ARRAYTYPE_P(argno))) > 0)
-		given = advlock_named::TargetsFromArrayArgument(fcinfo, argno, &given_count);
+	/* NULL or an empty array: no names besides our own */
+	if (!PG_ARGISNULL(argno))
+	{
+		ArrayType  *names = PG_GETARG_ARRAYTYPE_P(argno);
+
+		if (ArrayGetNItems(ARR_NDIM(names), ARR_DIMS(names)) > 0)
+			given = advlock_named::TargetsFromArrayArgument(fcinfo, argno, &given_count);
+	}
 
 	known = static_cast<KnownName *>(palloc((given_count + held_count + 1) * sizeof(KnownName)));
 	for (int i = 0; i < given_count; i++)
