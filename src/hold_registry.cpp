@@ -189,19 +189,7 @@ HoldRegistry::AddXactHold(Entry &entry, SubXactId subxact) noexcept
 bool
 HoldRegistry::IsHeld(const Entry &entry) noexcept
 {
-	return entry.session_holds > 0 || HasXactHolds(entry);
-}
-
-bool
-HoldRegistry::HasXactHolds(const Entry &entry) noexcept
-{
-	return TotalXactHolds(entry) > 0;
-}
-
-std::int64_t
-HoldRegistry::SessionHolds(const Entry &entry) noexcept
-{
-	return entry.session_holds;
+	return entry.session_holds > 0 || TotalXactHolds(entry) > 0;
 }
 
 void

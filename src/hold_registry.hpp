@@ -74,13 +74,9 @@ public:
 
 	void		AddSessionHold(Entry &entry) noexcept;
 	void		AddXactHold(Entry &entry, SubXactId subxact) noexcept;
-	static std::int64_t SessionHolds(const Entry &entry) noexcept;
 
 	/* Whether the entry holds anything, in either scope. */
 	static bool IsHeld(const Entry &entry) noexcept;
-
-	/* Whether the entry holds anything at transaction level. */
-	static bool HasXactHolds(const Entry &entry) noexcept;
 
 	/* How many distinct (key, mode) locks are held: what a limit counts. */
 	std::size_t HeldCount() const noexcept { return held_count_; }

@@ -192,11 +192,11 @@ TEST(HoldRegistry, LimitAndDropSessionHolds)
 	for (int i = 0; i < 3; i++)
 		registry.AddSessionHold(*entry);
 	registry.LimitSessionHolds(*entry, 5);
-	EXPECT_EQ(HoldRegistry::SessionHolds(*entry), 3);
+	EXPECT_EQ(entry->session_holds, 3);
 	registry.LimitSessionHolds(*entry, 1);
-	EXPECT_EQ(HoldRegistry::SessionHolds(*entry), 1);
+	EXPECT_EQ(entry->session_holds, 1);
 	registry.DropSessionHolds(*entry, 10);
-	EXPECT_EQ(HoldRegistry::SessionHolds(*entry), 0);
+	EXPECT_EQ(entry->session_holds, 0);
 	registry.EndTransaction();
 	EXPECT_TRUE(Rows(registry).empty());
 	EXPECT_EQ(registry.HeldCount(), 0u);
