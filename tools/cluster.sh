@@ -124,3 +124,14 @@ cleanup() {
 	[ -n "${OWN_WORKDIR:-}" ] && [ "${KEEP_WORKDIR:-0}" != 1 ] && rm -rf "$OWN_WORKDIR"
 	return 0
 }
+
+# Prints "passed failed" for a pg_regress or pg_isolation_regress log, which
+# says "test name ... ok" (15) or "ok N - name" (16+).  A log that shows no
+# test at all counts as one failure.
+count_pg_regress_results() {
+	local log=$1 passed failed
+	passed=$(grep -cE '^(ok [0-9]+ |(test| ) *[a-z0-9_]+ +\.\.\. ok)' "$log" || true)
+	failed=$(grep -cE '^not ok [0-9]+ |\.\.\. FAILED' "$log" || true)
+	grep -qE '\.\.\. |^(ok|not ok) ' "$log" || failed=$((failed + 1))
+	echo "$passed $failed"
+}

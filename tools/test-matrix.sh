@@ -112,7 +112,7 @@ pg_config_for() {
 # Builds in a private copy, installs, runs regress and isolation on a
 # throwaway cluster, and leaves one line in $RESULT.
 run_major() {
-	local major=$1 tree passed=0 failed=0 version suite log
+	local major=$1 tree passed=0 failed=0 version suite log suite_passed suite_failed
 	PG_CONFIG=$(pg_config_for "$major")
 	version=$("$PG_CONFIG" --version)
 	RESULT="$version: build failed"
@@ -144,10 +144,9 @@ run_major() {
 		as_cluster_user env LD_LIBRARY_PATH="$("$PG_CONFIG" --libdir)" \
 			make -s -C "$tree" PG_CONFIG="$PG_CONFIG" installcheck TAP_TESTS= "$@" >"$log" 2>&1 || true
 		grep -E '\.\.\. |^(ok|not ok) ' "$log" || tail -n 20 "$log"
-		passed=$((passed + $(grep -cE '^(ok [0-9]+ |(test| ) *[a-z0-9_]+ +\.\.\. ok)' "$log" || true)))
-		failed=$((failed + $(grep -cE '^not ok [0-9]+ |\.\.\. FAILED' "$log" || true)))
-		# a suite that ran nothing failed too
-		grep -qE '\.\.\. |^(ok|not ok) ' "$log" || failed=$((failed + 1))
+		read -r suite_passed suite_failed <<<"$(count_pg_regress_results "$log")"
+		passed=$((passed + suite_passed))
+		failed=$((failed + suite_failed))
 	done
 	cluster_stop
 	RESULT="$version: $passed passed, $failed failed"
