@@ -68,6 +68,8 @@ DECLARE
 	timeout interval;
 	got boolean;
 	mode_code int;
+	lock_mode text;
+	statement text;
 	idx int;
 BEGIN
 	WHILE clock_timestamp() < deadline LOOP
@@ -78,42 +80,19 @@ BEGIN
 		SELECT array_agg(names[i]) INTO picked FROM unnest(idxs) i;
 		exclusive := random() < 0.3;
 		mode_code := CASE WHEN exclusive THEN 2 ELSE 1 END;
+		-- the self-check takes a shared lock where it claims an exclusive one
+		lock_mode := CASE WHEN exclusive AND NOT broken THEN 'exclusive' ELSE 'shared' END;
 		form := floor(random() * 4)::int;
 		timeout := floor(random() * 4) * interval '1 ms';	-- 0 (try) to 3 ms
-		got := true;
 
-		IF exclusive AND NOT broken THEN
-			IF cardinality(picked) = 1 THEN
-				CASE form
-					WHEN 0 THEN PERFORM named_lock_exclusive(picked[1]);
-					WHEN 1 THEN PERFORM named_xact_lock_exclusive(picked[1]);
-					WHEN 2 THEN got := named_lock_exclusive(picked[1], timeout);
-					ELSE got := named_xact_lock_exclusive(picked[1], timeout);
-				END CASE;
-			ELSE
-				CASE form
-					WHEN 0 THEN PERFORM named_lock_exclusive(picked);
-					WHEN 1 THEN PERFORM named_xact_lock_exclusive(picked);
-					WHEN 2 THEN got := named_lock_exclusive(picked, timeout);
-					ELSE got := named_xact_lock_exclusive(picked, timeout);
-				END CASE;
-			END IF;
+		-- forms: 0 session, 1 transaction, 2 session timed, 3 transaction timed
+		statement := format(CASE WHEN form < 2 THEN 'SELECT %I($1) IS NOT NULL' ELSE 'SELECT %I($1, $2)' END,
+							format('named_%slock_%s', CASE WHEN form IN (1, 3) THEN 'xact_' END, lock_mode));
+		-- the functions take one name as text and a set as text[]
+		IF cardinality(picked) = 1 THEN
+			EXECUTE statement INTO got USING picked[1], timeout;
 		ELSE
-			IF cardinality(picked) = 1 THEN
-				CASE form
-					WHEN 0 THEN PERFORM named_lock_shared(picked[1]);
-					WHEN 1 THEN PERFORM named_xact_lock_shared(picked[1]);
-					WHEN 2 THEN got := named_lock_shared(picked[1], timeout);
-					ELSE got := named_xact_lock_shared(picked[1], timeout);
-				END CASE;
-			ELSE
-				CASE form
-					WHEN 0 THEN PERFORM named_lock_shared(picked);
-					WHEN 1 THEN PERFORM named_xact_lock_shared(picked);
-					WHEN 2 THEN got := named_lock_shared(picked, timeout);
-					ELSE got := named_xact_lock_shared(picked, timeout);
-				END CASE;
-			END IF;
+			EXECUTE statement INTO got USING picked, timeout;
 		END IF;
 
 		IF NOT got THEN
@@ -142,11 +121,7 @@ BEGIN
 			PERFORM pg_advisory_unlock_shared(idx, mode_code);
 		END LOOP;
 		IF form IN (0, 2) THEN
-			IF exclusive AND NOT broken THEN
-				PERFORM named_unlock_exclusive(picked);
-			ELSE
-				PERFORM named_unlock_shared(picked);
-			END IF;
+			EXECUTE format('SELECT named_unlock_%s($1)', lock_mode) USING picked;
 		END IF;
 		COMMIT;
 	END LOOP;
