@@ -77,6 +77,10 @@ SELECT named_lock_exclusive(ARRAY['ok-1'], NULL);
 SELECT named_unlock_shared(ARRAY[NULL]::text[]);
 SELECT named_lock_holders(NULL);
 SELECT named_lock_is_held('');
+SELECT * FROM named_lock_waits(ARRAY['ok-1', NULL]);
+SELECT * FROM named_lock_waits(ARRAY['']);
+-- no names to resolve: NULL or an empty array
+SELECT (SELECT count(*) FROM named_lock_waits(NULL)) AS null_names, (SELECT count(*) FROM named_lock_waits('{}')) AS no_names;
 SELECT count(*) AS nothing_taken FROM my_advisory_locks;
 
 -- a set counts against advlock_named.max_locks_per_session as a whole
