@@ -9,13 +9,13 @@ OBJS = \
 	src/hold_registry.o \
 	src/key_cache.o \
 	src/lock_ops.o \
+	src/lock_wait.o \
 	src/lock_status.o \
 	src/lock_target.o \
 	src/name_key.o \
 	src/settings.o \
 	src/sha256.o \
-	src/sql_functions.o \
-	src/timed_wait.o
+	src/sql_functions.o
 PGFILEDESC = "advlock_named - advisory locks keyed by text names"
 
 # Install scripts share sql/ with the regression inputs; "--" tells them apart.

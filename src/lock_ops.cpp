@@ -22,7 +22,7 @@ extern "C" {
 #include "lock_ops.hpp"
 #include "pg_compat.hpp"
 #include "settings.hpp"
-#include "timed_wait.hpp"
+#include "lock_wait.hpp"
 
 namespace advlock_named {
 namespace {
@@ -134,15 +134,15 @@ EnforceSessionLimit(const HoldRegistry::Entry &entry)
 }
 
 /*
- * Takes one lock in the lock manager.  A free lock never pays for the timed
- * wait's subtransaction.
+ * Takes one lock in the lock manager.  A free lock never pays for the wait's
+ * error handling or the timed wait's subtransaction.
  */
 bool
 TakeLock(const LOCKTAG *tag, LOCKMODE lockmode, bool session, int timeout_ms)
 {
-	if (LockAcquire(tag, lockmode, session, timeout_ms != kWaitForever) != LOCKACQUIRE_NOT_AVAIL)
+	if (LockAcquire(tag, lockmode, session, true) != LOCKACQUIRE_NOT_AVAIL)
 		return true;
-	return timeout_ms > 0 && LockAcquireWithTimeout(tag, lockmode, session, timeout_ms);
+	return timeout_ms != 0 && WaitForLock(tag, lockmode, session, timeout_ms);
 }
 
 void

@@ -33,7 +33,7 @@ void		EndTransaction();
 /*
  * Requests the lock and records the hold.  With kWaitForever it queues like
  * pg_advisory_lock; with 0 it returns false at once when the lock is not
- * free; otherwise it waits at most timeout_ms (see timed_wait.hpp).
+ * free; otherwise it waits at most timeout_ms (see lock_wait.hpp).
  */
 bool		AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeout_ms);
 

@@ -51,7 +51,7 @@ PG_FUNCTION_INFO_V1(named_locks);
 }
 
 #include "lock_ops.hpp"
-#include "timed_wait.hpp"
+#include "lock_wait.hpp"
 
 using advlock_named::LockMode;
 using advlock_named::Scope;

@@ -39,6 +39,7 @@ missing_prerequisites() {
 	command -v make >/dev/null 2>&1 || missing+=(make)
 	perl -MIPC::Run -e 1 >/dev/null 2>&1 || missing+=(libipc-run-perl)
 	[ -f /usr/include/gtest/gtest.h ] || missing+=(libgtest-dev)
+	command -v gdb >/dev/null 2>&1 || missing+=(gdb)	# t/004_grant_race.pl
 	echo "${missing[@]}"
 }
 

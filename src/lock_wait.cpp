@@ -1,14 +1,20 @@
 /*-------------------------------------------------------------------------
  *
- * timed_wait.cpp
- *	  A fair, bounded wait for a lock.
+ * lock_wait.cpp
+ *	  Waiting in the lock queue, with or without a time limit.
  *
- * The waiter sleeps in the lock manager's own queue (so it is fair, visible
- * in pg_locks and part of deadlock detection) with lock_timeout set to the
- * caller's timeout for the duration of the wait.  lock_timeout raises an
- * ERROR, which would abort the caller's transaction, so the wait runs in an
- * internal subtransaction whose rollback absorbs that one error; error
- * cleanup also takes us off the wait queue.
+ * The waiter sleeps in the lock manager's own queue, so it is fair, visible
+ * in pg_locks and part of deadlock detection.  A bounded wait sets
+ * lock_timeout to the caller's timeout for the duration of the wait.
+ * lock_timeout raises an ERROR, which would abort the caller's transaction,
+ * so that wait runs in an internal subtransaction whose rollback absorbs
+ * that one error; error cleanup also takes us off the wait queue.
+ *
+ * An ERROR can also arrive just after the grant: a cancel or lock timeout
+ * that fired as the holder let go is still pending when LockAcquire returns,
+ * or is raised by the wait's own error cleanup, which records the grant.
+ * Both waits check for it before returning and give such a session lock
+ * back, so a call either succeeds or fails holding nothing new.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +26,7 @@ extern "C" {
 #include "access/xact.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "utils/memutils.h"
@@ -28,7 +35,7 @@ extern "C" {
 }
 
 #include "pg_compat.hpp"
-#include "timed_wait.hpp"
+#include "lock_wait.hpp"
 
 namespace advlock_named {
 
@@ -70,6 +77,35 @@ TimeoutFromArgument(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
+ * Gives back a session lock granted in the instant before an ERROR.  Only
+ * called after a wait, which happens only when this backend held the lock in
+ * this mode in no scope, so any hold now is that grant.  A transaction lock needs no help:
+ * it goes with the aborted (sub)transaction.
+ */
+static void
+GiveBackRacingGrant(const LOCKTAG *tag, LOCKMODE mode, bool session)
+{
+	if (session && AnlLockHeldByMe(tag, mode))
+		(void) LockRelease(tag, mode, true);
+}
+
+static void
+WaitInQueue(const LOCKTAG *tag, LOCKMODE mode, bool session)
+{
+	PG_TRY();
+	{
+		(void) LockAcquire(tag, mode, session, false);
+		CHECK_FOR_INTERRUPTS();
+	}
+	PG_CATCH();
+	{
+		GiveBackRacingGrant(tag, mode, session);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
  * Waits for the lock in an internal subtransaction; returns false when
  * lock_timeout fired, after rolling the subtransaction back.
  */
@@ -89,6 +125,7 @@ WaitInSubtransaction(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeou
 		LockTimeout = timeout_ms;
 		(void) LockAcquire(tag, mode, session, false);
 		LockTimeout = caller_lock_timeout;
+		CHECK_FOR_INTERRUPTS();
 
 		/* a transaction lock moves to the caller's (sub)transaction */
 		ReleaseCurrentSubTransaction();
@@ -106,6 +143,7 @@ WaitInSubtransaction(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeou
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller_context);
 		CurrentResourceOwner = caller_owner;
+		GiveBackRacingGrant(tag, mode, session);
 
 		if (error->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
 			ReThrowError(error);
@@ -119,19 +157,14 @@ WaitInSubtransaction(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeou
 }
 
 bool
-LockAcquireWithTimeout(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms)
+WaitForLock(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms)
 {
-	Assert(timeout_ms > 0);
+	Assert(timeout_ms > 0 || timeout_ms == kWaitForever);
 
-	if (WaitInSubtransaction(tag, mode, session, timeout_ms))
-		return true;
-
-	/*
-	 * If the grant and the timeout came at the same instant, error cleanup
-	 * recorded the grant.  A transaction lock went with the subtransaction;
-	 * a session lock is still ours, so report it held.
-	 */
-	return session && AnlLockHeldByMe(tag, mode);
+	if (timeout_ms > 0)
+		return WaitInSubtransaction(tag, mode, session, timeout_ms);
+	WaitInQueue(tag, mode, session);
+	return true;
 }
 
 } // namespace advlock_named

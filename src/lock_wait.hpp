@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * timed_wait.hpp
- *	  Waiting a bounded time in the lock queue without aborting the caller.
+ * lock_wait.hpp
+ *	  Waiting in the lock queue, for as long as it takes or a bounded time.
  *
  * Glue layer: include after the PostgreSQL headers.
  *
@@ -22,11 +22,13 @@ constexpr int kWaitForever = -1;
 int			TimeoutFromArgument(FunctionCallInfo fcinfo, int argno);
 
 /*
- * Queues for the lock like LockAcquire, but gives up after timeout_ms
- * (> 0) and returns false, leaving no lock and no queue entry behind and
- * the caller's transaction intact.  Other errors (cancel, deadlock,
- * statement_timeout) propagate as usual.
+ * Queues for a lock this backend does not hold in this mode, after a
+ * conditional LockAcquire found it taken.  With kWaitForever it waits like
+ * LockAcquire; with timeout_ms > 0 it gives up after that long and returns
+ * false, leaving no lock and no queue entry behind and the caller's
+ * transaction intact.  Errors (cancel, deadlock, statement_timeout)
+ * propagate as usual, and a call that fails never leaves a lock held.
  */
-bool		LockAcquireWithTimeout(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms);
+bool		WaitForLock(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms);
 
 } // namespace advlock_named
