@@ -14,16 +14,6 @@
 namespace advlock_named {
 namespace {
 
-std::int64_t
-TotalXactHolds(const HoldRegistry::Entry &entry) noexcept
-{
-	std::int64_t total = 0;
-
-	for (const auto &hold : entry.xact_holds)
-		total += hold.holds;
-	return total;
-}
-
 HoldRegistry::XactHold *
 FindXactHold(HoldRegistry::Entry &entry, SubXactId subxact) noexcept
 {
@@ -139,7 +129,7 @@ HoldRegistry::Prepare(std::int64_t key, LockMode mode, std::string_view name, Su
 			touched_.push_back(entry);
 			entry->touched = true;
 		}
-		if (FindXactHold(*entry, subxact) == nullptr)
+		if (subxact != kNoSubXact && FindXactHold(*entry, subxact) == nullptr)
 			entry->xact_holds.push_back(XactHold{subxact, 0});
 		return entry;
 	}
@@ -183,13 +173,14 @@ HoldRegistry::AddXactHold(Entry &entry, SubXactId subxact) noexcept
 
 	/* Prepare made the slot; EndTransaction is the only thing that removes it. */
 	FindXactHold(entry, subxact)->holds++;
+	entry.xact_hold_total++;
 	Recount(entry, was_held);
 }
 
 bool
 HoldRegistry::IsHeld(const Entry &entry) noexcept
 {
-	return entry.session_holds > 0 || TotalXactHolds(entry) > 0;
+	return entry.session_holds > 0 || entry.xact_hold_total > 0;
 }
 
 void
@@ -209,7 +200,10 @@ HoldRegistry::DropXactHold(Entry &entry, SubXactId subxact) noexcept
 	XactHold   *hold = FindXactHold(entry, subxact);
 
 	if (hold != nullptr && hold->holds > 0)
+	{
 		hold->holds--;
+		entry.xact_hold_total--;
+	}
 	Recount(entry, was_held);
 }
 
@@ -249,7 +243,10 @@ HoldRegistry::AbortSubTransaction(SubXactId subxact) noexcept
 		bool		was_held = IsHeld(entry);
 
 		if (XactHold *hold = FindXactHold(entry, subxact))
+		{
+			entry.xact_hold_total -= hold->holds;
 			entry.xact_holds.erase(entry.xact_holds.begin() + (hold - entry.xact_holds.data()));
+		}
 		Recount(entry, was_held);
 	}
 }
@@ -263,6 +260,7 @@ HoldRegistry::EndTransaction() noexcept
 		bool		was_held = IsHeld(entry);
 
 		entry.xact_holds.clear();
+		entry.xact_hold_total = 0;
 		Recount(entry, was_held);
 		entry.touched = false;
 		if (entry.session_holds == 0 && entry_count_ - held_count_ > kIdleEntriesKept)
@@ -281,12 +279,10 @@ HoldRegistry::Snapshot(HoldRow *rows) const noexcept
 		if (entry == nullptr)
 			continue;
 
-		std::int64_t xact_holds = TotalXactHolds(*entry);
-
-		if (entry->session_holds == 0 && xact_holds == 0)
+		if (!IsHeld(*entry))
 			continue;
 		rows[count++] = HoldRow{entry->key, entry->mode, entry->name.data(), entry->name.size(),
-								entry->session_holds, xact_holds};
+								entry->session_holds, entry->xact_hold_total};
 	}
 	return count;
 }

@@ -40,6 +40,9 @@ enum class LockMode : std::uint8_t
 /* A subtransaction id as the server numbers them; the top level is 1. */
 using SubXactId = std::uint32_t;
 
+/* What Prepare is given for a session hold, which no subtransaction owns. */
+constexpr SubXactId kNoSubXact = 0;
+
 /* One registry entry as plain data, for reporting. */
 struct HoldRow
 {
@@ -64,8 +67,9 @@ public:
 	~HoldRegistry();
 
 	/*
-	 * Makes sure (key, mode) has an entry with room for one more hold under
-	 * subxact.  Returns nullptr when memory runs out.
+	 * Makes sure (key, mode) has an entry with room for one more hold: a
+	 * transaction hold under subxact, or a session hold for kNoSubXact.
+	 * Returns nullptr when memory runs out.
 	 */
 	Entry	   *Prepare(std::int64_t key, LockMode mode, std::string_view name, SubXactId subxact) noexcept;
 
@@ -116,6 +120,8 @@ public:
 		std::string name;
 		std::int64_t session_holds = 0;
 		std::vector<XactHold> xact_holds;
+		std::int64_t xact_hold_total = 0;	/* over xact_holds, kept so that
+											 * IsHeld need not read them */
 		bool		touched = false;	/* listed in touched_ */
 	};
 

@@ -92,11 +92,11 @@ PreventUseInParallelWorker()
 }
 
 HoldRegistry::Entry *
-PrepareEntry(const LockTarget &target, LockMode mode)
+PrepareEntry(const LockTarget &target, LockMode mode, bool session)
 {
 	HoldRegistry::Entry *entry = registry.Prepare(target.key, mode,
 												  std::string_view(target.name, target.name_length),
-												  GetCurrentSubTransactionId());
+												  session ? kNoSubXact : GetCurrentSubTransactionId());
 
 	if (entry == nullptr)
 		ereport(ERROR,
@@ -207,7 +207,7 @@ AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeo
 	bool		session = scope == Scope::kSession;
 
 	PreventUseInParallelWorker();
-	entry = PrepareEntry(target, mode);
+	entry = PrepareEntry(target, mode, session);
 	EnforceSessionLimit(*entry);
 
 	if (!TakeLock(&target.tag, ToLockManagerMode(mode), session, timeout_ms))
@@ -232,7 +232,7 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 	/* all allocation happens before the first lock */
 	entries = static_cast<HoldRegistry::Entry **>(palloc(count * sizeof(HoldRegistry::Entry *)));
 	for (int i = 0; i < count; i++)
-		entries[i] = PrepareEntry(targets[i], mode);
+		entries[i] = PrepareEntry(targets[i], mode, session);
 
 	PG_TRY();
 	{

@@ -4,6 +4,7 @@
  */
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -80,27 +81,62 @@ TEST(NameKey, DocumentedVectors)
 	EXPECT_EQ(NameKey(std::string(kMaxNameBytes, 'a')), -7223295916177724681LL);
 }
 
-/* The memo never changes a key: hits, misses, long names, embedded zero bytes. */
+/* The cache never changes a key: hits, evictions, every length, zero bytes. */
 TEST(KeyCache, AlwaysAgreesWithNameKey)
 {
-	KeyCache	cache;
+	auto		cache = std::make_unique<KeyCache>();	/* 128 KiB: not on the stack */
 	std::vector<std::string> names;
 
-	for (int i = 0; i < 3000; i++)
+	/* more short names than the table holds, so sets overflow and evict */
+	for (int i = 0; i < 3 * static_cast<int>(KeyCache::kSets); i++)
 		names.push_back("job-" + std::to_string(i));
-	names.push_back(std::string(KeyCache::kMaxCachedBytes, 'm'));
-	names.push_back(std::string(KeyCache::kMaxCachedBytes + 1, 'm'));
-	names.push_back(std::string(KeyCache::kMaxCachedBytes - 1, 'm') + std::string(1, '\0'));
+	/* every length up to past the memo, and names that differ only in length */
+	for (std::size_t length = 1; length <= KeyCache::kMaxMemoBytes + 1; length++)
+	{
+		names.push_back(std::string(length, 'm'));
+		names.push_back(std::string(length - 1, 'm') + std::string(1, '\0'));
+	}
+	names.push_back(std::string(KeyCache::kMaxTableBytes, 'm') + "x");
 	names.push_back(std::string("a\0b", 3));
 	names.push_back(std::string("a\0c", 3));
+	names.push_back(std::string("a", 1));
+	names.push_back(std::string("a\0", 2));
 
-	/* each name twice in a row (a hit for short names), then the next */
+	/* each name twice in a row (a hit), then the next; then all again */
 	for (int round = 0; round < 2; round++)
 		for (const std::string &name : names)
 		{
-			ASSERT_EQ(cache.Key(name), NameKey(name)) << name;
-			ASSERT_EQ(cache.Key(name), NameKey(name)) << name;
+			ASSERT_EQ(cache->Key(name), NameKey(name)) << name;
+			ASSERT_EQ(cache->Key(name), NameKey(name)) << name;
 		}
+}
+
+/*
+ * Names used in alternation: 200 names over 2,048 sets put several pairs in
+ * one set, so hits in the second way (and the swap that follows) happen.
+ */
+TEST(KeyCache, AlternatingNamesKeepTheirKeys)
+{
+	auto		cache = std::make_unique<KeyCache>();
+	std::vector<std::string> names;
+
+	for (int i = 0; i < 200; i++)
+		names.push_back("account:" + std::to_string(i));
+	for (int round = 0; round < 50; round++)
+		for (std::size_t i = 0; i + 1 < names.size(); i++)
+		{
+			ASSERT_EQ(cache->Key(names[i]), NameKey(names[i])) << names[i];
+			ASSERT_EQ(cache->Key(names[i + 1]), NameKey(names[i + 1])) << names[i + 1];
+		}
+}
+
+/* The empty name is never a lock name, but the cache still gets it right. */
+TEST(KeyCache, EmptyNameIsNotAnEmptySlot)
+{
+	auto		cache = std::make_unique<KeyCache>();
+
+	EXPECT_EQ(cache->Key(""), NameKey(""));
+	EXPECT_NE(NameKey(""), 0);
 }
 
 TEST(NameKey, Validation)
@@ -126,9 +162,10 @@ constexpr SubXactId kTop = 1;
 TEST(HoldRegistry, SessionHoldsSurviveTransactionEnd)
 {
 	HoldRegistry registry;
-	auto	   *entry = registry.Prepare(7, LockMode::kExclusive, "job", kTop);
+	auto	   *entry = registry.Prepare(7, LockMode::kExclusive, "job", kNoSubXact);
 
 	ASSERT_NE(entry, nullptr);
+	EXPECT_TRUE(entry->xact_holds.empty());	/* a session hold needs no slot */
 	registry.AddSessionHold(*entry);
 	registry.AddSessionHold(*entry);
 	registry.EndTransaction();
@@ -149,6 +186,22 @@ TEST(HoldRegistry, TransactionHoldsEndWithTheTransaction)
 	registry.AddXactHold(*entry, kTop);
 	EXPECT_EQ(Rows(registry).at(0).xact_holds, 1);
 	registry.EndTransaction();
+	EXPECT_TRUE(Rows(registry).empty());
+	EXPECT_EQ(registry.HeldCount(), 0u);
+}
+
+TEST(HoldRegistry, DroppingTransactionHoldsCountsThem)
+{
+	HoldRegistry registry;
+	auto	   *entry = registry.Prepare(7, LockMode::kShared, "job", kTop);
+
+	registry.AddXactHold(*entry, kTop);
+	registry.AddXactHold(*registry.Prepare(7, LockMode::kShared, "job", kTop), kTop);
+	registry.DropXactHold(*entry, kTop);
+	EXPECT_EQ(Rows(registry).at(0).xact_holds, 1);
+	EXPECT_EQ(registry.HeldCount(), 1u);
+	registry.DropXactHold(*entry, kTop);
+	registry.DropXactHold(*entry, kTop);	/* one too many: no effect */
 	EXPECT_TRUE(Rows(registry).empty());
 	EXPECT_EQ(registry.HeldCount(), 0u);
 }
@@ -187,7 +240,7 @@ TEST(HoldRegistry, SubtransactionAbortKeepsOuterAndSessionHolds)
 TEST(HoldRegistry, LimitAndDropSessionHolds)
 {
 	HoldRegistry registry;
-	auto	   *entry = registry.Prepare(7, LockMode::kExclusive, "job", kTop);
+	auto	   *entry = registry.Prepare(7, LockMode::kExclusive, "job", kNoSubXact);
 
 	for (int i = 0; i < 3; i++)
 		registry.AddSessionHold(*entry);
@@ -206,10 +259,10 @@ TEST(HoldRegistry, ModesAreSeparateAndRowsAreOrderedByName)
 {
 	HoldRegistry registry;
 
-	registry.AddSessionHold(*registry.Prepare(2, LockMode::kShared, "b", kTop));
-	registry.AddSessionHold(*registry.Prepare(1, LockMode::kExclusive, "a", kTop));
-	registry.AddSessionHold(*registry.Prepare(1, LockMode::kShared, "a", kTop));
-	registry.AddSessionHold(*registry.Prepare(3, LockMode::kShared, "ab", kTop));
+	registry.AddSessionHold(*registry.Prepare(2, LockMode::kShared, "b", kNoSubXact));
+	registry.AddSessionHold(*registry.Prepare(1, LockMode::kExclusive, "a", kNoSubXact));
+	registry.AddSessionHold(*registry.Prepare(1, LockMode::kShared, "a", kNoSubXact));
+	registry.AddSessionHold(*registry.Prepare(3, LockMode::kShared, "ab", kNoSubXact));
 
 	auto		rows = Rows(registry);
 
@@ -235,7 +288,7 @@ TEST(HoldRegistry, IdleEntriesAreKeptUpToALimit)
 
 	for (std::size_t i = 0; i < 3 * limit; i++)
 		registry.AddXactHold(*registry.Prepare(static_cast<std::int64_t>(i) << 16, LockMode::kShared, "n", kTop), kTop);
-	registry.AddSessionHold(*registry.Prepare(-1, LockMode::kShared, "kept", kTop));
+	registry.AddSessionHold(*registry.Prepare(-1, LockMode::kShared, "kept", kNoSubXact));
 	registry.EndTransaction();
 	EXPECT_EQ(registry.EntryCount(), limit + 1);
 	EXPECT_EQ(registry.HeldCount(), 1u);
