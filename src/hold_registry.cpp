@@ -39,65 +39,66 @@ NameLess(const HoldRow &a, const HoldRow &b) noexcept
 
 HoldRegistry::~HoldRegistry()
 {
-	for (Entry *entry : slots_)
-		delete entry;
+	for (const Slot &slot : slots_)
+		delete slot.entry;
 }
 
-std::size_t
-HoldRegistry::Home(std::int64_t key, LockMode mode) const noexcept
+std::uint64_t
+HoldRegistry::Tag(std::int64_t key, LockMode mode) noexcept
 {
 	/* the two modes of a key must not land in neighbouring slots */
 	std::uint64_t spread_mode = static_cast<std::uint64_t>(mode) * 0x9E3779B97F4A7C15ULL;
 
-	return (static_cast<std::uint64_t>(key) ^ spread_mode) & (slots_.size() - 1);
+	return static_cast<std::uint64_t>(key) ^ spread_mode;
 }
 
 void
 HoldRegistry::Place(Entry *entry) noexcept
 {
 	std::size_t mask = slots_.size() - 1;
-	std::size_t i = Home(entry->key, entry->mode);
+	std::uint64_t tag = Tag(entry->key, entry->mode);
+	std::size_t i = Home(tag);
 
-	while (slots_[i] != nullptr)
+	while (slots_[i].entry != nullptr)
 		i = (i + 1) & mask;
-	slots_[i] = entry;
+	slots_[i] = Slot{tag, entry};
 }
 
 /* Doubles the table; the only step besides Prepare's own that allocates. */
 void
 HoldRegistry::Grow()
 {
-	std::vector<Entry *> old(std::max<std::size_t>(16, 2 * slots_.size()), nullptr);
+	std::vector<Slot> old(std::max<std::size_t>(16, 2 * slots_.size()), Slot{0, nullptr});
 
 	old.swap(slots_);
-	for (Entry *entry : old)
-		if (entry != nullptr)
-			Place(entry);
+	for (const Slot &slot : old)
+		if (slot.entry != nullptr)
+			Place(slot.entry);
 }
 
 void
 HoldRegistry::Erase(const Entry &entry) noexcept
 {
 	std::size_t mask = slots_.size() - 1;
-	std::size_t hole = Home(entry.key, entry.mode);
+	std::size_t hole = Home(Tag(entry.key, entry.mode));
 
-	while (slots_[hole] != &entry)
+	while (slots_[hole].entry != &entry)
 		hole = (hole + 1) & mask;
-	delete slots_[hole];
-	slots_[hole] = nullptr;
+	delete slots_[hole].entry;
+	slots_[hole].entry = nullptr;
 	entry_count_--;
 
 	/* Backward shift: move up every later entry whose probe passes the hole. */
-	for (std::size_t i = (hole + 1) & mask; slots_[i] != nullptr; i = (i + 1) & mask)
+	for (std::size_t i = (hole + 1) & mask; slots_[i].entry != nullptr; i = (i + 1) & mask)
 	{
-		std::size_t home = Home(slots_[i]->key, slots_[i]->mode);
+		std::size_t home = Home(slots_[i].tag);
 		bool		reachable_from_hole = hole <= i ? (home <= hole || home > i)
 			: (home <= hole && home > i);
 
 		if (reachable_from_hole)
 		{
 			slots_[hole] = slots_[i];
-			slots_[i] = nullptr;
+			slots_[i].entry = nullptr;
 			hole = i;
 		}
 	}
@@ -147,13 +148,17 @@ HoldRegistry::Find(std::int64_t key, LockMode mode) noexcept
 		return nullptr;
 
 	std::size_t mask = slots_.size() - 1;
+	std::uint64_t tag = Tag(key, mode);
 
-	for (std::size_t i = Home(key, mode);; i = (i + 1) & mask)
+	for (std::size_t i = Home(tag);; i = (i + 1) & mask)
 	{
-		Entry	   *entry = slots_[i];
+		const Slot &slot = slots_[i];
 
-		if (entry == nullptr || (entry->key == key && entry->mode == mode))
-			return entry;
+		if (slot.entry == nullptr)
+			return nullptr;
+		/* distinct (key, mode) pairs may share a tag, so the entry decides */
+		if (slot.tag == tag && slot.entry->key == key && slot.entry->mode == mode)
+			return slot.entry;
 	}
 }
 
@@ -274,12 +279,11 @@ HoldRegistry::Snapshot(HoldRow *rows) const noexcept
 {
 	std::size_t count = 0;
 
-	for (const Entry *entry : slots_)
+	for (const Slot &slot : slots_)
 	{
-		if (entry == nullptr)
-			continue;
+		const Entry *entry = slot.entry;
 
-		if (!IsHeld(*entry))
+		if (entry == nullptr || !IsHeld(*entry))
 			continue;
 		rows[count++] = HoldRow{entry->key, entry->mode, entry->name.data(), entry->name.size(),
 								entry->session_holds, entry->xact_hold_total};

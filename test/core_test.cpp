@@ -344,6 +344,24 @@ TEST(HoldRegistry, ManyEntriesSurviveGrowthAndErasure)
 	EXPECT_TRUE(Rows(registry).empty());
 }
 
+/* Slots compare a tag that mixes key and mode; pairs sharing a tag stay apart. */
+TEST(HoldRegistry, KeysWhoseTagsCollideStayDistinct)
+{
+	HoldRegistry registry;
+	const std::int64_t key = NameKey("import");
+	/* the exclusive-mode tag of this key equals the shared-mode tag of key */
+	const std::int64_t partner = static_cast<std::int64_t>(static_cast<std::uint64_t>(key) ^
+														   0x9E3779B97F4A7C15ULL);
+
+	registry.AddSessionHold(*registry.Prepare(key, LockMode::kShared, "a", kNoSubXact));
+	registry.AddSessionHold(*registry.Prepare(partner, LockMode::kExclusive, "b", kNoSubXact));
+	ASSERT_EQ(registry.EntryCount(), 2u);
+	EXPECT_EQ(registry.Find(key, LockMode::kShared)->name, "a");
+	EXPECT_EQ(registry.Find(partner, LockMode::kExclusive)->name, "b");
+	EXPECT_EQ(registry.Find(key, LockMode::kExclusive), nullptr);
+	EXPECT_EQ(registry.Find(partner, LockMode::kShared), nullptr);
+}
+
 /* The count a per-session limit checks: distinct locks, not holds. */
 TEST(HoldRegistry, HeldCountFollowsEveryScope)
 {
