@@ -20,6 +20,8 @@ extern "C" {
 #include "fmgr.h"
 #include "storage/lock.h"
 
+/* Entry points the server looks up by name; see PG_CXXFLAGS in the Makefile. */
+#pragma GCC visibility push(default)
 #ifdef PG_MODULE_MAGIC_EXT
 PG_MODULE_MAGIC_EXT(.name = "advlock_named", .version = ADVLOCK_NAMED_VERSION);
 #else
@@ -27,6 +29,7 @@ PG_MODULE_MAGIC;
 #endif
 
 void		_PG_init(void);
+#pragma GCC visibility pop
 }
 
 #include "lock_ops.hpp"

@@ -26,9 +26,12 @@ extern "C" {
 #include "utils/fmgrprotos.h"
 #include "utils/tuplestore.h"
 
+/* Entry points the server looks up by name; see PG_CXXFLAGS in the Makefile. */
+#pragma GCC visibility push(default)
 PG_FUNCTION_INFO_V1(named_lock_holders);
 PG_FUNCTION_INFO_V1(named_lock_is_held);
 PG_FUNCTION_INFO_V1(named_lock_waits);
+#pragma GCC visibility pop
 }
 
 #include "lock_ops.hpp"

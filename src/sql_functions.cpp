@@ -17,6 +17,8 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
+/* Entry points the server looks up by name; see PG_CXXFLAGS in the Makefile. */
+#pragma GCC visibility push(default)
 PG_FUNCTION_INFO_V1(named_lock_key);
 PG_FUNCTION_INFO_V1(named_lock_exclusive);
 PG_FUNCTION_INFO_V1(named_lock_shared);
@@ -48,6 +50,7 @@ PG_FUNCTION_INFO_V1(named_xact_lock_shared_set_timed);
 PG_FUNCTION_INFO_V1(named_unlock_exclusive_set);
 PG_FUNCTION_INFO_V1(named_unlock_shared_set);
 PG_FUNCTION_INFO_V1(named_locks);
+#pragma GCC visibility pop
 }
 
 #include "lock_ops.hpp"
