@@ -35,7 +35,7 @@ done
 if [ "$quick" = 1 ]; then
 	repeats=1 loop_rounds=200 pgbench_seconds=3 pgbench_pairs=1 latency_rounds=10 scale_sizes="1000 10000"
 else
-	repeats=3 loop_rounds=1000 pgbench_seconds=6 pgbench_pairs=8 latency_rounds=40 scale_sizes="1000 10000 100000"
+	repeats=3 loop_rounds=1000 pgbench_seconds=3 pgbench_pairs=16 latency_rounds=40 scale_sizes="1000 10000 100000"
 fi
 
 trap cleanup EXIT
