@@ -236,36 +236,56 @@ psql_q >/dev/null <<'SQL'
 CREATE TABLE releases (round int, at timestamptz);
 CREATE TABLE wakeups (round int, kind text, at timestamptz);
 SQL
-import_requests() {	# granted: how many requests on "import" are in that state
-	psql_q -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-		AND (classid::bigint << 32 | objid::bigint) = named_lock_key('import') AND granted = $1"
+# Polls until a query returns the expected value.
+wait_for() {	# query expected what
+	local tries=3000
+	until [ "$(psql_q -c "$1")" = "$2" ]; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || die "$3 never happened"
+		sleep 0.01
+	done
+}
+import_requests="SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+	AND (classid::bigint << 32 | objid::bigint) = named_lock_key('import') AND granted ="
+# The holders release only when the driver opens a gate (an integer lock it
+# holds in a session of its own), so all sixteen hold "import" and the
+# waiter is in place however long their connections take to start.
+gate_key=20261127
+coproc GATE { psql -X -q -t -A -v ON_ERROR_STOP=1 2>&1; }
+gate() {	# SQL for the gate session; returns once it has run
+	local reply
+	printf '\\o /dev/null\n%s;\n\\echo done\n' "$1" >&"${GATE[1]}"
+	read -r reply <&"${GATE[0]}"
+	[ "$reply" = done ] || die "gate session: $reply"
 }
 for kind in queue poll; do
 	for round in $(seq 1 "$latency_rounds"); do
+		gate "SELECT pg_advisory_lock($gate_key)"
 		holders=()
 		for h in $(seq 1 16); do
 			psql_q >/dev/null -c "SELECT named_lock_shared('import')" \
-				-c "SELECT pg_sleep(0.3 + $h * 0.002)" \
+				-c "SELECT pg_advisory_lock_shared($gate_key)" \
+				-c "SELECT pg_sleep($h * 0.002)" \
 				-c "INSERT INTO releases SELECT $round, clock_timestamp() FROM (SELECT named_unlock_shared('import')) s" &
 			holders+=($!)
 		done
-		tries=3000
-		until [ "$(import_requests true)" = 16 ]; do
-			tries=$((tries - 1))
-			[ "$tries" -gt 0 ] || die "the holders never got their locks"
-			sleep 0.01
-		done
+		wait_for "$import_requests true" 16 "sixteen shared holders"
 		if [ "$kind" = queue ]; then
 			psql_q >/dev/null \
 				-c "INSERT INTO wakeups SELECT $round, 'queue', clock_timestamp() FROM (SELECT named_lock_exclusive('import')) s" \
 				-c "SELECT named_unlock_exclusive('import')" &
+			waiter=$!
+			wait_for "$import_requests false" 1 "a queued exclusive request"
 		else
 			psql_q >/dev/null -c "DO \$\$ BEGIN
 				LOOP EXIT WHEN named_try_lock_exclusive('import'); PERFORM pg_sleep(0.01); END LOOP;
 				INSERT INTO wakeups VALUES ($round, 'poll', clock_timestamp());
 				PERFORM named_unlock_exclusive('import'); END \$\$" &
+			waiter=$!
+			wait_for "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'DO%' AND wait_event = 'PgSleep'" \
+				1 "a polling waiter"
 		fi
-		waiter=$!
+		gate "SELECT pg_advisory_unlock($gate_key)"
 		wait "${holders[@]}" "$waiter"
 	done
 	read -r p50 p99 samples <<<"$(psql_q -F ' ' -c "
@@ -278,6 +298,8 @@ for kind in queue poll; do
 	record "wake-up latency, $kind waiter: p50" "$p50 ms" "$samples rounds"
 	record "wake-up latency, $kind waiter: p99" "$p99 ms" ""
 done
+printf '\\q\n' >&"${GATE[1]}"
+wait "$GATE_PID"
 
 #
 # 4. Scale
