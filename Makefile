@@ -29,8 +29,8 @@ ISOLATION_OPTS = --load-extension=$(EXTENSION)
 TAP_TESTS = 1
 
 # Hidden visibility exports only the entry points, which the glue marks
-# (PGXS does this by itself from PostgreSQL 16 on); calls inside the module
-# are then direct and small functions can be inlined across the PLT.
+# (PGXS does this by itself from PostgreSQL 16 on), so calls inside the
+# module are direct rather than through the PLT and small ones get inlined.
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-register \
 	-fvisibility=hidden -fvisibility-inlines-hidden \
 	-DADVLOCK_NAMED_VERSION='"$(EXTVERSION)"'
