@@ -49,7 +49,6 @@ bindir=$("$PG_CONFIG" --bindir)
 pgversion=$("$PG_CONFIG" --version)
 say "$pgversion on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 
-psql_q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
 results=()
 record() { results+=("$1|$2|$3"); printf '%-58s %12s  %s\n' "$1" "$2" "$3"; }
 
@@ -74,7 +73,7 @@ timed_queries() {
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" -v digits="${3:-2}" 'BEGIN { printf "%." digits "f", a / b }'; }	# a b [digits]
 
 #
 # 1. In-server loop
@@ -217,7 +216,7 @@ for clients in 1 8 32; do
 			named_runs+=("$(tps "$WORKDIR/named.pgbench" "$clients")")
 			builtin_runs+=("$(tps "$WORKDIR/builtin.pgbench" "$clients")")
 		fi
-		pair_ratios+=("$(awk -v a="${named_runs[-1]}" -v b="${builtin_runs[-1]}" 'BEGIN { printf "%.4f", a / b }')")
+		pair_ratios+=("$(ratio "${named_runs[-1]}" "${builtin_runs[-1]}" 4)")
 	done
 	named=$(printf '%s\n' "${named_runs[@]}" | median)
 	builtin=$(printf '%s\n' "${builtin_runs[@]}" | median)
@@ -236,17 +235,6 @@ psql_q >/dev/null <<'SQL'
 CREATE TABLE releases (round int, at timestamptz);
 CREATE TABLE wakeups (round int, kind text, at timestamptz);
 SQL
-# Polls until a query returns the expected value.
-wait_for() {	# query expected what
-	local tries=3000
-	until [ "$(psql_q -c "$1")" = "$2" ]; do
-		tries=$((tries - 1))
-		[ "$tries" -gt 0 ] || die "$3 never happened"
-		sleep 0.01
-	done
-}
-import_requests="SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-	AND (classid::bigint << 32 | objid::bigint) = named_lock_key('import') AND granted ="
 # The holders release only when the driver opens a gate (an integer lock it
 # holds in a session of its own), so all sixteen hold "import" and the
 # waiter is in place however long their connections take to start.
@@ -269,20 +257,20 @@ for kind in queue poll; do
 				-c "INSERT INTO releases SELECT $round, clock_timestamp() FROM (SELECT named_unlock_shared('import')) s" &
 			holders+=($!)
 		done
-		wait_for "$import_requests true" 16 "sixteen shared holders"
+		wait_until "$(lock_requests import true)" 16 "sixteen shared holders"
 		if [ "$kind" = queue ]; then
 			psql_q >/dev/null \
 				-c "INSERT INTO wakeups SELECT $round, 'queue', clock_timestamp() FROM (SELECT named_lock_exclusive('import')) s" \
 				-c "SELECT named_unlock_exclusive('import')" &
 			waiter=$!
-			wait_for "$import_requests false" 1 "a queued exclusive request"
+			wait_until "$(lock_requests import false)" 1 "a queued exclusive request"
 		else
 			psql_q >/dev/null -c "DO \$\$ BEGIN
 				LOOP EXIT WHEN named_try_lock_exclusive('import'); PERFORM pg_sleep(0.01); END LOOP;
 				INSERT INTO wakeups VALUES ($round, 'poll', clock_timestamp());
 				PERFORM named_unlock_exclusive('import'); END \$\$" &
 			waiter=$!
-			wait_for "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'DO%' AND wait_event = 'PgSleep'" \
+			wait_until "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'DO%' AND wait_event = 'PgSleep'" \
 				1 "a polling waiter"
 		fi
 		gate "SELECT pg_advisory_unlock($gate_key)"

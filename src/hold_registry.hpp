@@ -107,6 +107,9 @@ public:
 	/* Orders rows by name bytes, then mode: a stable order for reports. */
 	static void SortByName(HoldRow *rows, std::size_t count) noexcept;
 
+	/* What a table slot compares before reading its entry; pairs may share one. */
+	static std::uint64_t Tag(std::int64_t key, LockMode mode) noexcept;
+
 	struct XactHold
 	{
 		SubXactId	subxact;
@@ -142,7 +145,6 @@ private:
 		Entry	   *entry;		/* nullptr: empty */
 	};
 
-	static std::uint64_t Tag(std::int64_t key, LockMode mode) noexcept;
 	std::size_t Home(std::uint64_t tag) const noexcept { return tag & (slots_.size() - 1); }
 	void		Place(Entry *entry) noexcept;
 	void		Grow();

@@ -349,10 +349,12 @@ TEST(HoldRegistry, KeysWhoseTagsCollideStayDistinct)
 {
 	HoldRegistry registry;
 	const std::int64_t key = NameKey("import");
-	/* the exclusive-mode tag of this key equals the shared-mode tag of key */
+	/* Tag is key XOR a per-mode constant, so this partner's exclusive tag is key's shared one */
 	const std::int64_t partner = static_cast<std::int64_t>(static_cast<std::uint64_t>(key) ^
-														   0x9E3779B97F4A7C15ULL);
+														   HoldRegistry::Tag(0, LockMode::kShared) ^
+														   HoldRegistry::Tag(0, LockMode::kExclusive));
 
+	ASSERT_EQ(HoldRegistry::Tag(partner, LockMode::kExclusive), HoldRegistry::Tag(key, LockMode::kShared));
 	registry.AddSessionHold(*registry.Prepare(key, LockMode::kShared, "a", kNoSubXact));
 	registry.AddSessionHold(*registry.Prepare(partner, LockMode::kExclusive, "b", kNoSubXact));
 	ASSERT_EQ(registry.EntryCount(), 2u);

@@ -43,7 +43,6 @@ if ! psql -X -q -c 'SELECT 1' >/dev/null 2>&1; then
 fi
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/advlock_named_torture.XXXXXX")
 
-psql_q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
 
 psql_q >/dev/null <<'SQL'
 SET client_min_messages = warning;

@@ -14,6 +14,24 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
+# psql for scripts: no psqlrc, bare values, stop at the first error.
+psql_q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
+
+# Polls (for about 30 s at most) until a query prints the expected value.
+wait_until() {	# query expected what
+	local deadline=$((SECONDS + 30))
+	until [ "$(psql_q -c "$1")" = "$2" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || die "$3 never happened"
+		sleep 0.01
+	done
+}
+
+# SQL that counts the requests for a named lock in one state.
+lock_requests() {	# name granted(true|false)
+	echo "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+		AND (classid::bigint << 32 | objid::bigint) = named_lock_key('$1') AND granted = $2"
+}
+
 # Runs a command as the user who owns the throwaway cluster.
 as_cluster_user() {
 	if is_root; then

@@ -16,7 +16,6 @@ make_workdir
 cluster_start
 say "server $("$PG_CONFIG" --version) on socket $PGHOST, port $PGPORT"
 
-psql_q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
 
 psql_q <<'SQL'
 CREATE EXTENSION advlock_named;
@@ -38,32 +37,20 @@ SELECT named_unlock_$mode('import');
 SQL
 }
 
-# Waits (at most 30 s) until the lock manager shows N requests in the given state.
-wait_for_locks() {
-	local granted=$1 count=$2 tries=600
-	until [ "$(psql_q -c "SELECT count(*) FROM pg_locks
-		WHERE locktype = 'advisory' AND granted = $granted
-		  AND (classid::bigint << 32 | objid::bigint) = named_lock_key('import')")" = "$count" ]; do
-		tries=$((tries - 1))
-		[ "$tries" -gt 0 ] || die "the jobs did not reach the expected state"
-		sleep 0.05
-	done
-}
-
 pids=()
 say "three importers start"
 job importer-1 shared 1 & pids+=($!)
 job importer-2 shared 2 & pids+=($!)
 job importer-3 shared 3 & pids+=($!)
-wait_for_locks true 3
+wait_until "$(lock_requests import true)" 3 "three granted shared locks"
 
 say "the analysis job asks for the exclusive lock"
 job analysis exclusive 1 & pids+=($!)
-wait_for_locks false 1
+wait_until "$(lock_requests import false)" 1 "a queued exclusive request"
 
 say "a late importer arrives while the analysis job waits"
 job importer-4 shared 1 & pids+=($!)
-wait_for_locks false 2
+wait_until "$(lock_requests import false)" 2 "two queued requests"
 
 say "the lock queue right now (pg_locks, pg_blocking_pids):"
 psql -X -v ON_ERROR_STOP=1 -c "
