@@ -6,13 +6,13 @@ MODULE_big = advlock_named
 # .cpp, not .cc: PGXS has JIT bitcode rules for .c and .cpp only
 OBJS = \
 	src/advlock_named.o \
-	src/hold_registry.o \
 	src/key_cache.o \
 	src/lock_ops.o \
 	src/lock_wait.o \
 	src/lock_status.o \
 	src/lock_target.o \
 	src/name_key.o \
+	src/name_table.o \
 	src/settings.o \
 	src/sha256.o \
 	src/sql_functions.o
@@ -21,7 +21,7 @@ PGFILEDESC = "advlock_named - advisory locks keyed by text names"
 # Install scripts share sql/ with the regression inputs; "--" tells them apart.
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
-REGRESS = key session_locks xact_locks registry bad_input interop timed_locks upgrade limits name_sets
+REGRESS = key session_locks xact_locks registry lock_manager bad_input interop timed_locks upgrade limits name_sets sql_ascii
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 ISOLATION = shared_exclusive fair_queue scopes deadlock builtin_interop \
 	timed_wait timed_fairness timed_deadlock set_order
@@ -53,7 +53,7 @@ EXTRA_CLEAN = results/ output_iso/ tmp_check/ tmp_check_iso/ log/ \
 	regression.diffs regression.out test/core_test
 
 # The pure C++ core, tested without a server.
-CORE_SOURCES = src/hold_registry.cpp src/key_cache.cpp src/name_key.cpp src/sha256.cpp
+CORE_SOURCES = src/key_cache.cpp src/name_key.cpp src/name_table.cpp src/sha256.cpp
 test/core_test: test/core_test.cpp $(CORE_SOURCES) $(wildcard src/*.hpp)
 	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ test/core_test.cpp $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread

@@ -27,7 +27,8 @@ ROLLBACK;
 SELECT name, mode, scope, holds FROM named_locks();
 SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
 
--- the other mode of a held name is a distinct lock
+-- the other mode of a held name takes no new slot in the shared lock
+-- table, so it does not count again
 SELECT named_lock_shared('l-1');
 
 -- the error carries its SQLSTATE
@@ -67,6 +68,35 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- locks taken through a cursor belong to its portal and outlive a
+-- rollback to a savepoint set after the cursor was opened: they still count
+SET advlock_named.max_locks_per_session = 5;
+CREATE FUNCTION first_refused_fetch(n integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	c CURSOR FOR SELECT named_xact_lock_exclusive('cursor-' || g) FROM generate_series(1, n) g;
+BEGIN
+	OPEN c;
+	FOR i IN 1..n LOOP
+		BEGIN
+			MOVE NEXT FROM c;
+			RAISE EXCEPTION 'undo this block';
+		EXCEPTION
+			WHEN configuration_limit_exceeded THEN RETURN i;
+			WHEN raise_exception THEN NULL;
+		END;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+BEGIN;
+SELECT first_refused_fetch(50);
+SELECT count(*) <= 5 AS within_limit,
+	   count(*) = (SELECT count(*) FROM named_locks()) AS named_locks_agrees
+FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted;
+COMMIT;
+DROP FUNCTION first_refused_fetch(integer);
 
 -- 0 lifts the limit
 SET advlock_named.max_locks_per_session = 0;

@@ -3,9 +3,16 @@
  * lock_ops.cpp
  *	  Named lock operations on top of LockAcquire and LockRelease.
  *
- * Glue layer.  Only plain data is alive while server functions run here;
- * registry methods never throw, and the only one that allocates (Prepare)
- * runs before the lock is requested, so a granted lock is always recorded.
+ * The lock manager is the record of what is held, by which resource owner,
+ * for how long: portals, subtransactions, cursors and the integer builtins
+ * all change it in ways an extension cannot follow.  So nothing here keeps
+ * hold counts of its own except one that the lock manager cannot keep: how
+ * many session holds were taken by name, which is only ever read clamped to
+ * what the lock manager says.
+ *
+ * Glue layer; see advlock_named.cpp for the rules every glue file follows.
+ * The name table's memory comes from the "advlock_named names" memory
+ * context, so it shows in pg_backend_memory_contexts.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,68 +20,110 @@ extern "C" {
 #include "postgres.h"
 
 #include "access/parallel.h"
-#include "access/xact.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "storage/lock.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 }
 
+#include <algorithm>
+#include <new>
+
 #include "lock_ops.hpp"
+#include "lock_wait.hpp"
 #include "pg_compat.hpp"
 #include "settings.hpp"
-#include "lock_wait.hpp"
 
 namespace advlock_named {
 namespace {
 
-HoldRegistry registry;
+MemoryContext name_context = NULL;
+NameTable  *name_table = NULL;
+
+void *
+AllocateNameMemory(std::size_t size)
+{
+	return MemoryContextAllocExtended(name_context, size, MCXT_ALLOC_NO_OOM);
+}
+
+void
+ReleaseNameMemory(void *pointer)
+{
+	pfree(pointer);
+}
+
+/* The table, made on first use so that loading the module allocates nothing. */
+NameTable &
+Names()
+{
+	if (name_table == NULL)
+	{
+		void	   *storage;
+
+		name_context = AllocSetContextCreate(TopMemoryContext, "advlock_named names",
+											 ALLOCSET_SMALL_SIZES);
+		storage = MemoryContextAlloc(name_context, sizeof(NameTable));
+		name_table = new (storage) NameTable(Allocator{AllocateNameMemory, ReleaseNameMemory});
+	}
+	return *name_table;
+}
+
+LOCKMODE
+LockManagerMode(int mode_index)
+{
+	return ToLockManagerMode(static_cast<LockMode>(mode_index));
+}
+
+bool
+HeldByMe(const NameEntry &entry, void *context)
+{
+	LOCKTAG		tag = AdvisoryTag(entry.key);
+
+	return AnlLockHeldByMe(&tag, ShareLock) || AnlLockHeldByMe(&tag, ExclusiveLock);
+}
+
+void
+PruneNames()
+{
+	Names().Prune(HeldByMe, NULL);
+}
 
 /*
- * How many session-level holds of (tag, mode) the lock manager says this
- * backend has.
- *
- * Its per-owner counts live in the backend's LOCALLOCK, which is reachable
- * only through LockAcquireExtended.  Once LockHeldByMe is true, one more
- * session acquisition is purely local (it bumps a counter and hands us the
- * entry), and releasing it again is local too.
+ * The holds this backend has of (tag, mode), split by scope, as the lock
+ * manager counts them.  Its per-owner counts live in the backend's
+ * LOCALLOCK, which is reachable only through LockAcquireExtended: once
+ * LockHeldByMe is true, one more session acquisition is purely local (it
+ * bumps a counter and hands us the entry), and releasing it is local too.
  */
-int64
-CountSessionHolds(const LOCKTAG *tag, LOCKMODE mode)
+struct HoldCounts
 {
-	int64		holds = 0;
+	int64		session;
+	int64		xact;
+};
+
+HoldCounts
+CountHolds(const LOCKTAG *tag, LOCKMODE mode)
+{
+	HoldCounts	counts = {0, 0};
 	LOCALLOCK  *locallock = NULL;
 
 	if (!AnlLockHeldByMe(tag, mode))
-		return 0;
+		return counts;
 
-	(void) AnlLockAcquireExtended(tag, mode, true, false, &locallock);
+	(void) AnlLockAcquireExtended(tag, mode, true, true, &locallock);
 	for (int i = 0; i < locallock->numLockOwners; i++)
-		if (locallock->lockOwners[i].owner == NULL)
-			holds += locallock->lockOwners[i].nLocks;
-	(void) LockRelease(tag, mode, true);
-	return holds - 1;			/* less our own probe */
-}
-
-/* Set only around our own LockRelease calls; see QuietLockReleaseWarning. */
-bool		quiet_lock_release = false;
-emit_log_hook_type previous_emit_log_hook = NULL;
-
-/*
- * LockRelease warns "you don't own a lock of type ..." when there is no
- * hold to release.  For the named unlock functions that is an expected
- * answer (false), so the warning is dropped, and only that one.
- */
-void
-QuietLockReleaseWarning(ErrorData *edata)
-{
-	if (quiet_lock_release && edata->elevel == WARNING && edata->message_id != NULL &&
-		strcmp(edata->message_id, "you don't own a lock of type %s") == 0)
 	{
-		edata->output_to_server = false;
-		edata->output_to_client = false;
+		if (locallock->lockOwners[i].owner == NULL)
+			counts.session += locallock->lockOwners[i].nLocks;
+		else
+			counts.xact += locallock->lockOwners[i].nLocks;
 	}
-	if (previous_emit_log_hook != NULL)
-		previous_emit_log_hook(edata);
+	(void) LockRelease(tag, mode, true);
+	counts.session--;			/* less our own probe */
+	return counts;
 }
 
 /*
@@ -91,46 +140,64 @@ PreventUseInParallelWorker()
 				 errhint("Mark functions that call named lock functions PARALLEL RESTRICTED or PARALLEL UNSAFE.")));
 }
 
-HoldRegistry::Entry *
-PrepareEntry(const LockTarget &target, LockMode mode, bool session)
-{
-	HoldRegistry::Entry *entry = registry.Prepare(target.key, mode,
-												  std::string_view(target.name, target.name_length),
-												  session ? kNoSubXact : GetCurrentSubTransactionId());
-
-	if (entry == nullptr)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	return entry;
-}
-
-bool
-WithinSessionLimit(const HoldRegistry::Entry &entry)
-{
-	return max_locks_per_session == 0 || HoldRegistry::IsHeld(entry) ||
-		registry.HeldCount() < static_cast<size_t>(max_locks_per_session);
-}
-
-/* Refuses a new distinct lock beyond advlock_named.max_locks_per_session. */
+/* The table does not fit a name that the cap has no room for. */
 void
-EnforceSessionLimit(const HoldRegistry::Entry &entry)
+ReportSessionLimit()
 {
-	if (WithinSessionLimit(entry))
-		return;
-
-	/* pg_advisory_unlock_all() or DISCARD ALL may have made room */
-	ReconcileSessionHolds();
-	if (WithinSessionLimit(entry))
-		return;
-
 	ereport(ERROR,
 			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 			 errmsg("too many named locks held by this session"),
 			 errdetail_plural("The session holds %zu named lock, the limit set by advlock_named.max_locks_per_session.",
 							  "The session holds %zu named locks, the limit set by advlock_named.max_locks_per_session.",
-							  registry.HeldCount(), registry.HeldCount()),
+							  Names().Count(), Names().Count()),
 			 errhint("Release named locks that are no longer needed, or raise advlock_named.max_locks_per_session.")));
+}
+
+NameEntry  *
+InsertName(const LockTarget &target)
+{
+	int			stored_length = target.name_length;
+	NameEntry  *entry;
+
+	if ((size_t) stored_length > NameTable::kStoredNameBytes)
+		stored_length = pg_mbcliplen(target.name, target.name_length, NameTable::kStoredNameBytes);
+	entry = Names().Insert(target.key, std::string_view(target.name, stored_length),
+						   stored_length < target.name_length);
+	if (entry == nullptr)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed to remember the name of a named lock.")));
+	return entry;
+}
+
+/*
+ * The table entry for a lock about to be requested, made before the request
+ * so that nothing can fail after the grant.  Every key held by name has an
+ * entry, and only entries of keys no longer held are pruned, so the table
+ * size bounds the named keys held: the cap on distinct keys
+ * (advlock_named.max_locks_per_session) is checked against it, pruning
+ * first when it is reached.
+ */
+NameEntry  *
+EntryFor(const LockTarget &target)
+{
+	NameTable  &names = Names();
+	size_t		cap = (size_t) max_locks_per_session;
+	NameEntry  *entry = names.Find(target.key);
+
+	if (entry != nullptr && (cap == 0 || names.Count() <= cap))
+		return entry;
+	if (entry == nullptr && !names.WantsPrune() && (cap == 0 || names.Count() < cap))
+		return InsertName(target);
+
+	PruneNames();
+	entry = names.Find(target.key);
+	if (entry != nullptr)
+		return entry;			/* still held: a re-entrant hold is not a new lock */
+	if (cap != 0 && names.Count() >= cap)
+		ReportSessionLimit();
+	return InsertName(target);
 }
 
 /*
@@ -146,23 +213,54 @@ TakeLock(const LOCKTAG *tag, LOCKMODE lockmode, bool session, int timeout_ms)
 }
 
 void
-RecordHold(HoldRegistry::Entry &entry, bool session)
+CountNamedSessionHold(NameEntry &entry, LockMode mode, int64 delta)
 {
-	if (session)
-		registry.AddSessionHold(entry);
-	else
-		registry.AddXactHold(entry, GetCurrentSubTransactionId());
+	Names().SetNamedSessionHolds(entry, mode, entry.named_session_holds[static_cast<int>(mode)] + delta);
 }
 
-/* Undoes TakeLock and RecordHold for one lock of a set. */
+/*
+ * LockRelease warns "you don't own a lock of type ..." when there is no
+ * such hold.  For the unlock functions that is an expected answer (false),
+ * so the release runs with the message levels raised past WARNING: the
+ * warning is then never formatted, logged or sent, whatever other
+ * extensions hook.  LockRelease raises nothing else that is not a PANIC-
+ * grade corruption report; should an ERROR ever escape anyway, the
+ * resource-release callback restores the levels.
+ */
+int			saved_client_min_messages = -1;
+int			saved_log_min_messages = -1;
+
 void
-GiveBack(const LockTarget &target, HoldRegistry::Entry &entry, LOCKMODE lockmode, bool session)
+RestoreMessageLevels()
 {
-	(void) LockRelease(&target.tag, lockmode, session);
+	if (saved_client_min_messages < 0)
+		return;
+	client_min_messages = saved_client_min_messages;
+	log_min_messages = saved_log_min_messages;
+	saved_client_min_messages = saved_log_min_messages = -1;
+}
+
+bool
+ReleaseSessionHoldQuietly(const LOCKTAG *tag, LOCKMODE mode)
+{
+	bool		released;
+
+	saved_client_min_messages = client_min_messages;
+	saved_log_min_messages = log_min_messages;
+	client_min_messages = Max(client_min_messages, ERROR);
+	log_min_messages = Max(log_min_messages, ERROR);
+	released = LockRelease(tag, mode, true);
+	RestoreMessageLevels();
+	return released;
+}
+
+/* Undoes TakeLock for one lock of a set. */
+void
+GiveBack(const LockTarget &target, LockMode mode, bool session)
+{
+	(void) LockRelease(&target.tag, ToLockManagerMode(mode), session);
 	if (session)
-		registry.DropSessionHolds(entry, 1);
-	else
-		registry.DropXactHold(entry, GetCurrentSubTransactionId());
+		CountNamedSessionHold(*Names().Find(target.key), mode, -1);
 }
 
 /* What is left of a timeout that started at start, in the same units. */
@@ -177,42 +275,76 @@ RemainingTimeout(int timeout_ms, TimestampTz start)
 	return elapsed_ms >= timeout_ms ? 0 : timeout_ms - (int) elapsed_ms;
 }
 
+/*
+ * After the top transaction's locks are gone, drops the names that only it
+ * used once they outnumber the names held by session twice over, so idle
+ * memory stays proportional to what is held; the cost of a prune is then
+ * at most one visit per name dropped.  Never raises an ERROR.
+ */
+void
+OnResourceRelease(ResourceReleasePhase phase, bool is_commit, bool is_top_level, void *arg)
+{
+	if (phase != RESOURCE_RELEASE_AFTER_LOCKS)
+		return;
+	RestoreMessageLevels();
+	if (!is_top_level || name_table == NULL)
+		return;
+	if (name_table->Count() > std::max(NameTable::kMinPruneSize, 2 * name_table->NamedSessionCount()))
+		PruneNames();
+}
+
+bool
+NameLess(const HoldRow &a, const HoldRow &b)
+{
+	std::string_view a_name = a.entry->Name();
+	std::string_view b_name = b.entry->Name();
+
+	if (a_name != b_name)
+		return a_name < b_name;
+	return a.mode < b.mode;
+}
+
+void
+CollectEntry(NameEntry &entry, void *context)
+{
+	auto	  **cursor = static_cast<NameEntry ***>(context);
+
+	*(*cursor)++ = &entry;
+}
+
+/* A palloc'd array of the table's entries; valid until the next prune. */
+NameEntry **
+SnapshotEntries(size_t *count)
+{
+	NameTable  &names = Names();
+	NameEntry **entries = static_cast<NameEntry **>(palloc((names.Count() + 1) * sizeof(NameEntry *)));
+	NameEntry **cursor = entries;
+
+	names.ForEach(CollectEntry, &cursor);
+	*count = names.Count();
+	return entries;
+}
+
 } // namespace
 
-HoldRegistry &
-Registry()
-{
-	return registry;
-}
-
 void
-EndTransaction()
+RegisterLockCallbacks()
 {
-	registry.EndTransaction();
-	/* in case an ERROR ever escaped LockRelease while the flag was set */
-	quiet_lock_release = false;
-}
-
-void
-InstallLockReleaseHook()
-{
-	previous_emit_log_hook = emit_log_hook;
-	emit_log_hook = QuietLockReleaseWarning;
+	RegisterResourceReleaseCallback(OnResourceRelease, NULL);
 }
 
 bool
 AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeout_ms)
 {
-	HoldRegistry::Entry *entry;
 	bool		session = scope == Scope::kSession;
+	NameEntry  *entry;
 
 	PreventUseInParallelWorker();
-	entry = PrepareEntry(target, mode, session);
-	EnforceSessionLimit(*entry);
-
+	entry = EntryFor(target);
 	if (!TakeLock(&target.tag, ToLockManagerMode(mode), session, timeout_ms))
 		return false;
-	RecordHold(*entry, session);
+	if (session)
+		CountNamedSessionHold(*entry, mode, 1);
 	return true;
 }
 
@@ -220,76 +352,64 @@ bool
 AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope scope, int timeout_ms)
 {
 	/* read in PG_CATCH, hence volatile */
-	volatile LOCKMODE lockmode = ToLockManagerMode(mode);
 	volatile bool session = scope == Scope::kSession;
-	TimestampTz start = timeout_ms > 0 ? GetCurrentTimestamp() : 0;
-	HoldRegistry::Entry **entries;
 	volatile int taken = 0;
-	volatile bool complete = true;
+	TimestampTz start = timeout_ms > 0 ? GetCurrentTimestamp() : 0;
+	bool		complete = true;
 
 	PreventUseInParallelWorker();
-
-	/* all allocation happens before the first lock */
-	entries = static_cast<HoldRegistry::Entry **>(palloc(count * sizeof(HoldRegistry::Entry *)));
-	for (int i = 0; i < count; i++)
-		entries[i] = PrepareEntry(targets[i], mode, session);
 
 	PG_TRY();
 	{
 		for (; taken < count; taken++)
 		{
-			EnforceSessionLimit(*entries[taken]);
-			if (!TakeLock(&targets[taken].tag, lockmode, session, RemainingTimeout(timeout_ms, start)))
+			NameEntry  *entry = EntryFor(targets[taken]);
+
+			if (!TakeLock(&targets[taken].tag, ToLockManagerMode(mode), session,
+						  RemainingTimeout(timeout_ms, start)))
 			{
 				complete = false;
 				break;
 			}
-			RecordHold(*entries[taken], session);
+			if (session)
+				CountNamedSessionHold(*entry, mode, 1);
 		}
 	}
 	PG_CATCH();
 	{
-		/* Transaction locks go with the abort; session locks would stay. */
+		/* Transaction locks go with the rollback; session locks would stay. */
 		if (session)
 			for (int i = 0; i < taken; i++)
-				GiveBack(targets[i], *entries[i], lockmode, session);
+				GiveBack(targets[i], mode, true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 
 	if (!complete)
 		for (int i = 0; i < taken; i++)
-			GiveBack(targets[i], *entries[i], lockmode, session);
-	pfree(entries);
+			GiveBack(targets[i], mode, session);
 	return complete;
 }
 
 bool
 ReleaseNamedSessionLock(const LockTarget &target, LockMode mode)
 {
-	HoldRegistry::Entry *entry;
 	bool		released;
+	NameEntry  *entry;
 
 	PreventUseInParallelWorker();
 
-	/*
-	 * One release of a session-level hold, as pg_advisory_unlock does.  The
-	 * lock manager knows whether there is one; when there is none it says so
-	 * with a WARNING, which we silence: unlocking what is not held returns
-	 * false quietly.
-	 */
-	quiet_lock_release = true;
-	released = LockRelease(&target.tag, ToLockManagerMode(mode), true);
-	quiet_lock_release = false;
+	/* One release of a session-level hold, as pg_advisory_unlock does. */
+	released = ReleaseSessionHoldQuietly(&target.tag, ToLockManagerMode(mode));
 
-	/* Our holds may also have gone behind our back (pg_advisory_unlock_all). */
-	entry = registry.Find(target.key, mode);
+	/* None left at all means none taken by name either. */
+	entry = Names().Find(target.key);
 	if (entry != nullptr)
 	{
 		if (released)
-			registry.DropSessionHolds(*entry, 1);
+			CountNamedSessionHold(*entry, mode, -1);
 		else
-			registry.LimitSessionHolds(*entry, 0);
+			Names().SetNamedSessionHolds(*entry, mode, 0);
 	}
 	return released;
 }
@@ -305,60 +425,68 @@ ReleaseNamedSessionLocks(const LockTarget *targets, int count, LockMode mode)
 	return released;
 }
 
-HoldRow *
-SnapshotRegistry(size_t *count)
-{
-	size_t		capacity = Max(registry.EntryCount(), 1);
-	HoldRow    *rows = static_cast<HoldRow *>(palloc(capacity * sizeof(HoldRow)));
-
-	*count = registry.Snapshot(rows);
-	return rows;
-}
-
-void
-ReconcileSessionHolds()
-{
-	size_t		count;
-	HoldRow    *rows;
-
-	PreventUseInParallelWorker();
-	rows = SnapshotRegistry(&count);
-	for (size_t i = 0; i < count; i++)
-	{
-		LOCKTAG		tag;
-
-		if (rows[i].session_holds == 0)
-			continue;
-		tag = AdvisoryTag(rows[i].key);
-		registry.LimitSessionHolds(*registry.Find(rows[i].key, rows[i].mode),
-								   CountSessionHolds(&tag, ToLockManagerMode(rows[i].mode)));
-	}
-	pfree(rows);
-}
-
 int64
 ReleaseAllNamedSessionLocks()
 {
 	size_t		count;
-	HoldRow    *rows;
+	NameEntry **entries;
 	int64		released = 0;
 
 	PreventUseInParallelWorker();
-	rows = SnapshotRegistry(&count);
+	entries = SnapshotEntries(&count);
 	for (size_t i = 0; i < count; i++)
 	{
-		LOCKTAG		tag = AdvisoryTag(rows[i].key);
-		LOCKMODE	lockmode = ToLockManagerMode(rows[i].mode);
+		LOCKTAG		tag = AdvisoryTag(entries[i]->key);
 
-		/* stops early where holds went behind our back */
-		quiet_lock_release = true;
-		for (int64 n = 0; n < rows[i].session_holds && LockRelease(&tag, lockmode, true); n++)
-			released++;
-		quiet_lock_release = false;
-		registry.DropSessionHolds(*registry.Find(rows[i].key, rows[i].mode), rows[i].session_holds);
+		for (int m = 0; m < kModeCount; m++)
+		{
+			/* holds released behind our back are not ours to release again */
+			int64		holds = std::min<int64>(entries[i]->named_session_holds[m],
+												CountHolds(&tag, LockManagerMode(m)).session);
+
+			for (int64 n = 0; n < holds; n++)
+				(void) LockRelease(&tag, LockManagerMode(m), true);
+			released += holds;
+			Names().SetNamedSessionHolds(*entries[i], static_cast<LockMode>(m), 0);
+		}
 	}
-	pfree(rows);
+	pfree(entries);
 	return released;
+}
+
+HoldRow *
+CurrentHolds(size_t *count)
+{
+	size_t		entry_count;
+	NameEntry **entries = SnapshotEntries(&entry_count);
+	HoldRow    *rows = static_cast<HoldRow *>(palloc((entry_count * kModeCount + 1) * sizeof(HoldRow)));
+	size_t		n = 0;
+
+	for (size_t i = 0; i < entry_count; i++)
+	{
+		LOCKTAG		tag = AdvisoryTag(entries[i]->key);
+
+		for (int m = 0; m < kModeCount; m++)
+		{
+			HoldCounts	held = CountHolds(&tag, LockManagerMode(m));
+			int64		named = std::min(entries[i]->named_session_holds[m], held.session);
+
+			/* what was released behind our back stays forgotten */
+			Names().SetNamedSessionHolds(*entries[i], static_cast<LockMode>(m), named);
+			if (named > 0 || held.xact > 0)
+				rows[n++] = HoldRow{entries[i], static_cast<LockMode>(m), named, held.xact};
+		}
+	}
+	pfree(entries);
+	std::sort(rows, rows + n, NameLess);
+	*count = n;
+	return rows;
+}
+
+const NameEntry **
+KnownNames(size_t *count)
+{
+	return const_cast<const NameEntry **>(SnapshotEntries(count));
 }
 
 } // namespace advlock_named

@@ -34,6 +34,8 @@ PG_FUNCTION_INFO_V1(named_lock_waits);
 #pragma GCC visibility pop
 }
 
+#include <algorithm>
+
 #include "lock_ops.hpp"
 
 using advlock_named::LockTarget;
@@ -88,7 +90,7 @@ WaitStartDatum(TimestampTz wait_start, bool *isnull)
 	return TimestampTzGetDatum(wait_start);
 }
 
-/* A named key's name, from the names given and this session's own holds. */
+/* A named key's name, from the names given and the names this session used. */
 struct KnownName
 {
 	int64		key;
@@ -100,7 +102,7 @@ KnownName  *
 CollectKnownNames(FunctionCallInfo fcinfo, int argno, int *count)
 {
 	size_t		held_count;
-	advlock_named::HoldRow *held = advlock_named::SnapshotRegistry(&held_count);
+	const advlock_named::NameEntry **held = advlock_named::KnownNames(&held_count);
 	int			given_count = 0;
 	LockTarget *given = NULL;
 	KnownName  *known;
@@ -119,7 +121,7 @@ CollectKnownNames(FunctionCallInfo fcinfo, int argno, int *count)
 	for (int i = 0; i < given_count; i++)
 		known[n++] = KnownName{given[i].key, given[i].name, given[i].name_length};
 	for (size_t i = 0; i < held_count; i++)
-		known[n++] = KnownName{held[i].key, held[i].name, (int) held[i].name_length};
+		known[n++] = KnownName{held[i]->key, held[i]->name, (int) held[i]->name_length};
 	*count = n;
 	return known;
 }
@@ -137,6 +139,23 @@ NameDatum(const KnownName *known, int count, int64 key, bool *isnull)
 	return (Datum) 0;
 }
 
+/* One granted or awaited mode of one lock-status entry. */
+struct Request
+{
+	int			pid;
+	LOCKMODE	mode;
+	bool		granted;
+	TimestampTz wait_start;
+};
+
+bool
+HoldersThenWaitOrder(const Request &a, const Request &b)
+{
+	if (a.granted != b.granted)
+		return a.granted;
+	return !a.granted && a.wait_start < b.wait_start;
+}
+
 } // namespace
 
 /*
@@ -152,35 +171,39 @@ named_lock_holders(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	LockTarget	target = advlock_named::TargetFromArgument(fcinfo, 0);
 	LockData   *status;
+	Request    *requests;
+	int			count = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
 	status = GetLockStatusData();
+	requests = static_cast<Request *>(palloc((2 * status->nelements + 1) * sizeof(Request)));
 
-	/* holders, then waiters */
-	for (int pass = 0; pass < 2; pass++)
+	for (int i = 0; i < status->nelements; i++)
 	{
-		for (int i = 0; i < status->nelements; i++)
+		const LockInstanceData &instance = status->locks[i];
+
+		if (!SameLock(instance.locktag, target.tag))
+			continue;
+		for (LOCKMODE mode : kModes)
 		{
-			const LockInstanceData &instance = status->locks[i];
-
-			if (!SameLock(instance.locktag, target.tag))
-				continue;
-			for (LOCKMODE mode : kModes)
-			{
-				bool		granted = (instance.holdMask & LOCKBIT_ON(mode)) != 0;
-				bool		waiting = instance.waitLockMode == mode;
-				Datum		values[4];
-				bool		nulls[4] = {false, false, false, false};
-
-				if (pass == 0 ? !granted : !waiting)
-					continue;
-				values[0] = PidDatum(instance.pid, &nulls[0]);
-				values[1] = CStringGetTextDatum(ModeName(mode));
-				values[2] = BoolGetDatum(granted);
-				values[3] = WaitStartDatum(granted ? 0 : instance.waitStart, &nulls[3]);
-				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			}
+			if ((instance.holdMask & LOCKBIT_ON(mode)) != 0)
+				requests[count++] = Request{instance.pid, mode, true, 0};
+			else if (instance.waitLockMode == mode)
+				requests[count++] = Request{instance.pid, mode, false, instance.waitStart};
 		}
+	}
+	std::stable_sort(requests, requests + count, HoldersThenWaitOrder);
+
+	for (int i = 0; i < count; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		values[0] = PidDatum(requests[i].pid, &nulls[0]);
+		values[1] = CStringGetTextDatum(ModeName(requests[i].mode));
+		values[2] = BoolGetDatum(requests[i].granted);
+		values[3] = WaitStartDatum(requests[i].wait_start, &nulls[3]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
 }

@@ -53,14 +53,21 @@ LockTarget
 TargetFromText(text *name)
 {
 	LockTarget	target;
-	char	   *utf8;
+	const char *utf8;
+	char	   *converted = NULL;
 	size_t		utf8_length;
 
 	target.name = VARDATA_ANY(name);
 	target.name_length = VARSIZE_ANY_EXHDR(name);
 
-	/* The key is defined over UTF-8 so that it is the same in every database. */
-	utf8 = pg_server_to_any(target.name, target.name_length, PG_UTF8);
+	/*
+	 * The key is defined over UTF-8 so that it is the same in every database.
+	 * A SQL_ASCII database declares no encoding to convert from: its bytes
+	 * are hashed as they are, which for UTF-8 text is the same key.
+	 */
+	utf8 = target.name;
+	if (GetDatabaseEncoding() != PG_SQL_ASCII)
+		utf8 = converted = pg_server_to_any(target.name, target.name_length, PG_UTF8);
 	utf8_length = utf8 == target.name ? (size_t) target.name_length : strlen(utf8);
 
 	std::string_view utf8_name(utf8, utf8_length);
@@ -86,8 +93,8 @@ TargetFromText(text *name)
 
 	target.key = key_cache.Key(utf8_name);
 	target.tag = AdvisoryTag(target.key);
-	if (utf8 != target.name)
-		pfree(utf8);
+	if (converted != NULL && converted != target.name)
+		pfree(converted);
 	return target;
 }
 

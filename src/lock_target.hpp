@@ -9,7 +9,7 @@
  */
 #pragma once
 
-#include "hold_registry.hpp"
+#include "name_table.hpp"
 
 namespace advlock_named {
 

@@ -21,8 +21,6 @@
 extern "C" {
 #include "postgres.h"
 
-#include <math.h>
-
 #include "access/xact.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
@@ -36,6 +34,7 @@ extern "C" {
 
 #include "pg_compat.hpp"
 #include "lock_wait.hpp"
+#include "wait_timeout.hpp"
 
 namespace advlock_named {
 
@@ -43,6 +42,7 @@ int
 TimeoutFromArgument(FunctionCallInfo fcinfo, int argno)
 {
 	const Interval *timeout;
+	double		microseconds;
 	double		milliseconds;
 
 	if (PG_ARGISNULL(argno))
@@ -55,25 +55,25 @@ TimeoutFromArgument(FunctionCallInfo fcinfo, int argno)
 	if (AnlIntervalIsPlusInfinity(timeout))
 		return kWaitForever;
 	if (AnlIntervalIsMinusInfinity(timeout))
-		milliseconds = -1;
+		microseconds = -1;
 	else
-		milliseconds = (timeout->time +
-						timeout->day * (double) USECS_PER_DAY +
-						timeout->month * (double) DAYS_PER_MONTH * USECS_PER_DAY) / 1000.0;
+		microseconds = timeout->time +
+			timeout->day * (double) USECS_PER_DAY +
+			timeout->month * (double) DAYS_PER_MONTH * USECS_PER_DAY;
 
-	if (milliseconds < 0)
+	if (microseconds < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lock timeout must not be negative"),
 				 errhint("Use a zero timeout to try once without waiting.")));
+	milliseconds = WholeMilliseconds(microseconds);
 	if (milliseconds > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lock timeout is too long"),
 				 errdetail("The longest timeout is %d milliseconds, about 24.8 days.", PG_INT32_MAX),
 				 errhint("Call the function without a timeout to wait as long as it takes.")));
-	/* a positive timeout never rounds down to "try once" */
-	return (int) ceil(milliseconds);
+	return (int) milliseconds;
 }
 
 /*
@@ -103,6 +103,25 @@ WaitInQueue(const LOCKTAG *tag, LOCKMODE mode, bool session)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+}
+
+/*
+ * Committing the internal subtransaction hands its transaction lock to the
+ * caller's transaction resource owner, not to the caller's own owner (a
+ * portal's, a cursor's), where a grant without waiting would have put it.
+ * Moving it there makes it live exactly as long and lets the caller give it
+ * back.  Both steps are local: the lock is held, so no shared state changes.
+ */
+static void
+MoveToOwner(const LOCKTAG *tag, LOCKMODE mode, ResourceOwner from, ResourceOwner to)
+{
+	if (from == to)
+		return;
+	CurrentResourceOwner = to;
+	(void) LockAcquire(tag, mode, false, true);
+	CurrentResourceOwner = from;
+	(void) LockRelease(tag, mode, false);
+	CurrentResourceOwner = to;
 }
 
 /*
@@ -152,6 +171,8 @@ WaitInSubtransaction(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeou
 	PG_END_TRY();
 
 	MemoryContextSwitchTo(caller_context);
+	if (granted && !session)
+		MoveToOwner(tag, mode, CurrentResourceOwner, caller_owner);
 	CurrentResourceOwner = caller_owner;
 	return granted;
 }

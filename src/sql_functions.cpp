@@ -347,8 +347,9 @@ named_unlock_shared_set(PG_FUNCTION_ARGS)
 /*
  * named_locks() returns setof (name text, key bigint, mode text, scope text, holds integer)
  *
- * What this session holds through the extension, one row per name, mode
- * and scope, ordered by name.
+ * What this session holds of the names it used, as the lock manager counts
+ * it, one row per name, mode and scope, ordered by name.  Session rows count
+ * the holds taken by name; transaction rows count every transaction hold.
  */
 Datum
 named_locks(PG_FUNCTION_ARGS)
@@ -357,10 +358,8 @@ named_locks(PG_FUNCTION_ARGS)
 	advlock_named::HoldRow *rows;
 	size_t		count;
 
-	advlock_named::ReconcileSessionHolds();
 	InitMaterializedSRF(fcinfo, 0);
-	rows = advlock_named::SnapshotRegistry(&count);
-	advlock_named::HoldRegistry::SortByName(rows, count);
+	rows = advlock_named::CurrentHolds(&count);
 
 	for (size_t i = 0; i < count; i++)
 	{
@@ -378,8 +377,8 @@ named_locks(PG_FUNCTION_ARGS)
 
 			if (scope.holds == 0)
 				continue;
-			values[0] = PointerGetDatum(cstring_to_text_with_len(row.name, (int) row.name_length));
-			values[1] = Int64GetDatum(row.key);
+			values[0] = PointerGetDatum(cstring_to_text_with_len(row.entry->name, (int) row.entry->name_length));
+			values[1] = Int64GetDatum(row.entry->key);
 			values[2] = CStringGetTextDatum(row.mode == LockMode::kShared ? "shared" : "exclusive");
 			values[3] = CStringGetTextDatum(scope.scope);
 			values[4] = Int32GetDatum((int32) Min(scope.holds, (int64) PG_INT32_MAX));

@@ -1,0 +1,198 @@
+/*-------------------------------------------------------------------------
+ *
+ * name_table.cpp
+ *	  The backend's table of locked keys and their names.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "name_table.hpp"
+
+#include <cstddef>
+#include <cstring>
+
+namespace advlock_named {
+namespace {
+
+std::size_t
+EntryBytes(std::size_t name_length) noexcept
+{
+	return offsetof(NameEntry, name) + (name_length > 0 ? name_length : 1);
+}
+
+} // namespace
+
+NameTable::~NameTable()
+{
+	for (std::size_t i = 0; i < slot_count_; i++)
+		if (slots_[i] != nullptr)
+			FreeEntry(slots_[i]);
+	if (slots_ != nullptr)
+		allocator_.release(slots_);
+}
+
+/* A power of two that keeps the load at or below 3/4, and at least 16. */
+std::size_t
+NameTable::SlotsFor(std::size_t count) noexcept
+{
+	std::size_t size = 16;
+
+	while (count * 4 > size * 3)
+		size *= 2;
+	return size;
+}
+
+NameEntry **
+NameTable::AllocateSlots(std::size_t size) noexcept
+{
+	NameEntry **slots = static_cast<NameEntry **>(allocator_.allocate(size * sizeof(NameEntry *)));
+
+	if (slots != nullptr)
+		std::memset(slots, 0, size * sizeof(NameEntry *));
+	return slots;
+}
+
+void
+NameTable::Place(NameEntry **slots, std::size_t size, NameEntry *entry) noexcept
+{
+	std::size_t mask = size - 1;
+	std::size_t i = static_cast<std::uint64_t>(entry->key) & mask;
+
+	while (slots[i] != nullptr)
+		i = (i + 1) & mask;
+	slots[i] = entry;
+}
+
+/* Moves every entry into a new array of size slots; false leaves all as it was. */
+bool
+NameTable::Resize(std::size_t size) noexcept
+{
+	NameEntry **slots = AllocateSlots(size);
+
+	if (slots == nullptr)
+		return false;
+	for (std::size_t i = 0; i < slot_count_; i++)
+		if (slots_[i] != nullptr)
+			Place(slots, size, slots_[i]);
+	if (slots_ != nullptr)
+	{
+		allocator_.release(slots_);
+		allocated_bytes_ -= slot_count_ * sizeof(NameEntry *);
+	}
+	slots_ = slots;
+	slot_count_ = size;
+	allocated_bytes_ += size * sizeof(NameEntry *);
+	return true;
+}
+
+void
+NameTable::FreeEntry(NameEntry *entry) noexcept
+{
+	allocated_bytes_ -= EntryBytes(entry->name_length);
+	allocator_.release(entry);
+}
+
+NameEntry *
+NameTable::Find(std::int64_t key) const noexcept
+{
+	if (slot_count_ == 0)
+		return nullptr;
+
+	std::size_t mask = slot_count_ - 1;
+
+	for (std::size_t i = static_cast<std::uint64_t>(key) & mask;; i = (i + 1) & mask)
+	{
+		NameEntry  *entry = slots_[i];
+
+		if (entry == nullptr || entry->key == key)
+			return entry;
+	}
+}
+
+NameEntry *
+NameTable::Insert(std::int64_t key, std::string_view name, bool truncated) noexcept
+{
+	NameEntry  *entry;
+
+	if (SlotsFor(count_ + 1) > slot_count_ && !Resize(SlotsFor(count_ + 1)))
+		return nullptr;
+	entry = static_cast<NameEntry *>(allocator_.allocate(EntryBytes(name.size())));
+	if (entry == nullptr)
+		return nullptr;
+	allocated_bytes_ += EntryBytes(name.size());
+
+	entry->key = key;
+	entry->named_session_holds[0] = 0;
+	entry->named_session_holds[1] = 0;
+	entry->name_length = static_cast<std::uint32_t>(name.size());
+	entry->name_truncated = truncated;
+	std::memcpy(entry->name, name.data(), name.size());
+	Place(slots_, slot_count_, entry);
+	count_++;
+	return entry;
+}
+
+void
+NameTable::SetNamedSessionHolds(NameEntry &entry, LockMode mode, std::int64_t holds) noexcept
+{
+	bool		had = entry.HasNamedSessionHolds();
+
+	entry.named_session_holds[static_cast<int>(mode)] = holds < 0 ? 0 : holds;
+	if (entry.HasNamedSessionHolds() && !had)
+		named_session_count_++;
+	else if (had && !entry.HasNamedSessionHolds())
+		named_session_count_--;
+}
+
+void
+NameTable::Prune(bool (*is_held) (const NameEntry &entry, void *context), void *context) noexcept
+{
+	std::size_t kept = 0;
+	std::size_t size;
+	NameEntry **slots;
+
+	for (std::size_t i = 0; i < slot_count_; i++)
+		if (NameEntry *entry = slots_[i])
+		{
+			entry->kept = is_held(*entry, context);
+			kept += entry->kept;
+		}
+
+	/* without memory for a right-sized array nothing is pruned this time */
+	size = SlotsFor(kept);
+	slots = AllocateSlots(size);
+	if (slots == nullptr)
+		return;
+
+	for (std::size_t i = 0; i < slot_count_; i++)
+	{
+		NameEntry  *entry = slots_[i];
+
+		if (entry == nullptr)
+			continue;
+		if (entry->kept)
+		{
+			Place(slots, size, entry);
+			continue;
+		}
+		if (entry->HasNamedSessionHolds())
+			named_session_count_--;
+		FreeEntry(entry);
+	}
+	if (slots_ != nullptr)
+		allocator_.release(slots_);
+	allocated_bytes_ = allocated_bytes_ - slot_count_ * sizeof(NameEntry *) + size * sizeof(NameEntry *);
+	slots_ = slots;
+	slot_count_ = size;
+	count_ = kept;
+	prune_at_ = count_ * 2 > kMinPruneSize ? count_ * 2 : kMinPruneSize;
+}
+
+void
+NameTable::ForEach(void (*visit) (NameEntry &entry, void *context), void *context) const noexcept
+{
+	for (std::size_t i = 0; i < slot_count_; i++)
+		if (slots_[i] != nullptr)
+			visit(*slots_[i], context);
+}
+
+} // namespace advlock_named

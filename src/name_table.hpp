@@ -1,0 +1,135 @@
+/*-------------------------------------------------------------------------
+ *
+ * name_table.hpp
+ *	  The names behind the keys this backend has locked.
+ *
+ * The lock manager knows keys, not names, and it is the only record of what
+ * is held: which owner holds a lock, and when a (sub)transaction, a portal
+ * or pg_advisory_unlock_all() lets it go, is its business alone.  This table
+ * adds what it cannot know: the name of each key, and how many of the
+ * session-level holds were taken by name (the rest came from the integer
+ * builtins on the same key, which named_unlock_all() leaves alone).
+ *
+ * Entries are removed by Prune, which asks the caller which keys are still
+ * held, so the table stays within a constant factor of what is held (see
+ * the glue in lock_ops.cpp for when it prunes).  A stored name is cut to
+ * kStoredNameBytes; the key stays authoritative.
+ *
+ * Pure C++: no PostgreSQL header may be included here, nothing throws, and
+ * all memory comes from the allocator the table is given, so the glue can
+ * account it to a memory context of its own.
+ *
+ *-------------------------------------------------------------------------
+ */
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace advlock_named {
+
+enum class LockMode : std::uint8_t
+{
+	kShared,
+	kExclusive,
+};
+
+constexpr int kModeCount = 2;
+
+/* Allocation that reports failure with nullptr rather than an exception. */
+struct Allocator
+{
+	void	   *(*allocate) (std::size_t size);
+	void		(*release) (void *pointer);
+};
+
+struct NameEntry
+{
+	std::int64_t key;
+	/* session holds taken by name, per LockMode; an upper bound to clamp */
+	std::int64_t named_session_holds[kModeCount];
+	std::uint32_t name_length;	/* bytes stored in name */
+	bool		name_truncated;
+	bool		kept;			/* scratch for Prune */
+	char		name[1];		/* name_length bytes, not terminated */
+
+	std::string_view Name() const noexcept { return std::string_view(name, name_length); }
+	bool		HasNamedSessionHolds() const noexcept
+	{
+		return named_session_holds[0] > 0 || named_session_holds[1] > 0;
+	}
+};
+
+class NameTable
+{
+public:
+	/* Longest stored name; longer names are kept cut (by the caller) to this. */
+	static constexpr std::size_t kStoredNameBytes = 1024;
+
+	/* Below this many entries the table is never pruned for its size. */
+	static constexpr std::size_t kMinPruneSize = 64;
+
+	explicit NameTable(Allocator allocator) noexcept : allocator_(allocator) {}
+	NameTable(const NameTable &) = delete;
+	NameTable &operator=(const NameTable &) = delete;
+	~NameTable();
+
+	/* The entry of key, or nullptr; never allocates. */
+	NameEntry  *Find(std::int64_t key) const noexcept;
+
+	/*
+	 * Adds an entry for a key that has none; name must be at most
+	 * kStoredNameBytes long.  Returns nullptr when memory runs out.
+	 */
+	NameEntry  *Insert(std::int64_t key, std::string_view name, bool truncated) noexcept;
+
+	std::size_t Count() const noexcept { return count_; }
+
+	/* Entries with a session hold taken by name. */
+	std::size_t NamedSessionCount() const noexcept { return named_session_count_; }
+
+	/* The one way to change named_session_holds, so NamedSessionCount stays right. */
+	void		SetNamedSessionHolds(NameEntry &entry, LockMode mode, std::int64_t holds) noexcept;
+
+	/*
+	 * Whether Insert should prune first: the table has doubled since the last
+	 * prune (counted from what survived it), so pruning now costs at most
+	 * one visit per entry inserted since.
+	 */
+	bool		WantsPrune() const noexcept { return count_ >= prune_at_; }
+
+	/*
+	 * Removes the entries for which is_held(entry, context) is false and
+	 * shrinks the table to fit the rest.  Entry pointers are invalid after.
+	 */
+	void		Prune(bool (*is_held) (const NameEntry &entry, void *context), void *context) noexcept;
+
+	/* Calls visit(entry, context) for every entry, in no particular order. */
+	void		ForEach(void (*visit) (NameEntry &entry, void *context), void *context) const noexcept;
+
+	/* Bytes allocated by the table, entries included. */
+	std::size_t AllocatedBytes() const noexcept { return allocated_bytes_; }
+
+private:
+	/*
+	 * Open addressing with linear probing over a power-of-two array of
+	 * entry pointers.  Keys are SHA-256 output, so the low bits are the hash.
+	 */
+	NameEntry **AllocateSlots(std::size_t size) noexcept;
+	void		Place(NameEntry **slots, std::size_t size, NameEntry *entry) noexcept;
+	bool		Resize(std::size_t size) noexcept;
+	void		FreeEntry(NameEntry *entry) noexcept;
+
+	static std::size_t SlotsFor(std::size_t count) noexcept;
+
+	Allocator	allocator_;
+	NameEntry **slots_ = nullptr;
+	std::size_t slot_count_ = 0;
+	std::size_t count_ = 0;
+	std::size_t named_session_count_ = 0;
+	std::size_t prune_at_ = kMinPruneSize;
+	std::size_t allocated_bytes_ = 0;
+};
+
+} // namespace advlock_named
