@@ -24,7 +24,7 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 REGRESS = key session_locks xact_locks registry lock_manager bad_input interop timed_locks upgrade limits name_sets sql_ascii
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 ISOLATION = shared_exclusive fair_queue scopes deadlock builtin_interop \
-	timed_wait timed_fairness timed_deadlock set_order
+	timed_wait timed_fairness timed_deadlock set_order timed_set_giveback wait_order
 ISOLATION_OPTS = --load-extension=$(EXTENSION)
 TAP_TESTS = 1
 
