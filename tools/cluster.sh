@@ -58,6 +58,7 @@ missing_prerequisites() {
 	perl -MIPC::Run -e 1 >/dev/null 2>&1 || missing+=(libipc-run-perl)
 	[ -f /usr/include/gtest/gtest.h ] || missing+=(libgtest-dev)
 	command -v gdb >/dev/null 2>&1 || missing+=(gdb)	# t/004_grant_race.pl
+	/usr/bin/python3 -c 'import psycopg' >/dev/null 2>&1 || missing+=(python3-psycopg)	# test/differential.py
 	echo "${missing[@]}"
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make test: build, install, start a throwaway cluster, run the unit tests,
-# the pg_regress suite, the isolation specs, the TAP tests and a short
-# torture test, stop the cluster, and finish with one "N passed, N failed"
-# line.
+# the pg_regress suite, the isolation specs, the TAP tests, a short torture
+# test and the differential check (DIFFERENTIAL_SECONDS, default 20), stop
+# the cluster, and finish with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cluster.sh
@@ -82,6 +82,15 @@ run_torture() {
 }
 run_torture torture --workers 4 --seconds 15
 run_torture torture-self-check --workers 2 --seconds 3 --self-check
+
+# named_locks(), refusals and the cap against pg_locks after every random step
+say "differential check against the lock manager"
+if test/differential.py --seconds "${DIFFERENTIAL_SECONDS:-20}" >"$WORKDIR/differential.log" 2>&1; then
+	count 1 0
+else
+	count 0 1
+fi
+tail -n 25 "$WORKDIR/differential.log"
 
 cluster_stop
 

@@ -175,6 +175,12 @@ run_major() {
 		failed=$((failed + 1))
 	fi
 	grep -vE '^ *[0-9]+ \|' "$WORKDIR/torture.log" | tail -n 20
+	if test/differential.py --seconds 10 >"$WORKDIR/differential.log" 2>&1; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+	tail -n 25 "$WORKDIR/differential.log"
 	cluster_stop
 	RESULT="$version: $passed passed, $failed failed"
 	if [ "$failed" -gt 0 ]; then
