@@ -12,7 +12,9 @@
 # advisory lock and looks in pg_locks for another session announcing a
 # conflicting hold of the same name.  Any such overlap is a violation.
 #
-# Reports acquisitions, timeouts, kills, violations (must be 0) and
+# Reports acquisitions and give-ups (both must happen), kills (must
+# happen), violations (must be 0), false answers given while the session
+# held a named lock (must be 0: every iteration ends holding nothing) and
 # advisory locks left after the run (must be 0).  --self-check makes the
 # workers take shared locks where they claim exclusive ones, so violations
 # must appear: proof that the detector detects.
@@ -52,6 +54,8 @@ CREATE SCHEMA torture;
 -- pids being terminated: their announcements may outlive their locks briefly
 CREATE TABLE torture.killed (pid int PRIMARY KEY);
 CREATE TABLE torture.violations (pid int, name text, mode text, other_pid int, other_mode text);
+-- a false answer must leave nothing held: what pg_locks said right after one
+CREATE TABLE torture.held_after_false (pid int, locks bigint);
 CREATE SEQUENCE torture.acquisitions;
 CREATE SEQUENCE torture.timeouts;
 
@@ -96,6 +100,11 @@ BEGIN
 
 		IF NOT got THEN
 			PERFORM nextval('torture.timeouts');
+			-- every earlier iteration let go of all it took
+			INSERT INTO torture.held_after_false
+			SELECT pg_backend_pid(), count(*) FROM pg_locks
+			WHERE locktype = 'advisory' AND objsubid = 1 AND pid = pg_backend_pid()
+			HAVING count(*) > 0;
 			COMMIT;
 			CONTINUE;
 		END IF;
@@ -167,13 +176,15 @@ for pid in "${pids[@]}"; do wait "$pid"; done
 unexpected=$(grep -L -e 'terminating connection due to administrator command' "$logdir"/*.log |
 	xargs -r grep -l . || true)
 
-read -r acquisitions timeouts violations leftover <<<"$(psql_q -F ' ' -c "
+read -r acquisitions timeouts violations held_after_false leftover <<<"$(psql_q -F ' ' -c "
 	SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM torture.acquisitions),
 		   (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM torture.timeouts),
 		   (SELECT count(*) FROM torture.violations),
+		   (SELECT count(*) FROM torture.held_after_false),
 		   (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory')")"
 
-echo "acquisitions: $acquisitions, gave up: $timeouts, kills: $kills, violations: $violations, leftover locks: $leftover"
+echo "acquisitions: $acquisitions, gave up: $timeouts, kills: $kills, violations: $violations," \
+	"held after false: $held_after_false, leftover locks: $leftover"
 if [ -n "$unexpected" ]; then
 	say "sessions that failed unexpectedly:"
 	for log in $unexpected; do cat "$log"; done
@@ -190,7 +201,10 @@ if [ "$broken" = true ]; then
 	exit 0
 fi
 [ "$acquisitions" -gt 0 ] || die "no lock was ever acquired"
+[ "$timeouts" -gt 0 ] || die "no attempt ever gave up, so refusals went untested"
+[ "$kills" -gt 0 ] || die "no worker was ever terminated, so session ends went untested"
 [ -z "$unexpected" ] || die "some sessions failed unexpectedly"
 [ "$violations" -eq 0 ] || die "mutual exclusion was violated"
+[ "$held_after_false" -eq 0 ] || die "a lock call answered false while the session held a lock"
 [ "$leftover" -eq 0 ] || die "advisory locks were left behind"
 say "torture passed"
