@@ -58,7 +58,7 @@ test/core_test: test/core_test.cpp $(CORE_SOURCES) $(wildcard src/*.hpp)
 	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ test/core_test.cpp $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread
 
-.PHONY: unit-test test test-matrix demo bench
+.PHONY: unit-test test test-matrix mutation-test demo bench
 unit-test: test/core_test
 	test/core_test
 
@@ -69,6 +69,10 @@ test:
 # The regression and isolation suites on each PostgreSQL major (MAJORS="15 17 18").
 test-matrix:
 	@tools/test-matrix.sh
+
+# Hand mutations of src/ that the suites must kill (test/mutations.txt).
+mutation-test:
+	@tools/mutation-test.sh
 
 demo:
 	@tools/demo.sh

@@ -48,7 +48,8 @@ SELECT named_lock_exclusive('t-mixed', '1 day -23:59:59.999') AS mixed,
 SELECT named_unlock_all();
 
 -- from PostgreSQL 17 on, 'infinity' waits without a limit of its own and
--- '-infinity' is negative; older servers have no infinite intervals
+-- '-infinity' is negative; older servers have no infinite intervals, so
+-- there '-infinity' is not even an interval
 DO $$
 BEGIN
 	IF current_setting('server_version_num')::int >= 170000 THEN
@@ -62,6 +63,13 @@ BEGIN
 			NULL;
 		END;
 		PERFORM named_unlock_exclusive('t-infinite');
+	ELSE
+		BEGIN
+			PERFORM named_lock_exclusive('t-infinite', '-infinity'::interval);
+			RAISE EXCEPTION '-infinity became an interval';
+		EXCEPTION WHEN invalid_datetime_format THEN
+			NULL;
+		END;
 	END IF;
 END
 $$;

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# make mutation-test: applies each hand mutation of test/mutations.txt to a
+# copy of the tree, builds and installs it, and runs the fast suites (unit
+# tests, pg_regress, isolation, a short differential check) on a throwaway
+# cluster.  Every mutation must make at least one of them fail; one that
+# survives points at a test that cannot fail.  Reinstalls the unmutated
+# build at the end.  Takes about a minute per mutation.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/cluster.sh
+
+restore() {
+	make -s PG_CONFIG="$PG_CONFIG" install >/dev/null 2>&1 || true
+	cleanup
+}
+trap restore EXIT
+
+ensure_prerequisites
+build_and_install
+make_workdir
+cluster_start
+
+# Prints the records as "name<TAB>file<TAB>old<TAB>new" lines.
+records() {
+	/usr/bin/python3 - "$1" <<'PY'
+import sys
+fields = {}
+for line in open(sys.argv[1]).read().split("\n") + [""]:
+    if line.startswith("#"):
+        continue
+    if not line.strip():
+        if fields:
+            print("\t".join(fields[k] for k in ("name", "file", "old", "new")))
+        fields = {}
+        continue
+    key, _, value = line.partition(": ")
+    fields[key] = value
+PY
+}
+
+# Replaces the one occurrence of $3 in file $2 under tree $1 with $4.
+mutate() {
+	/usr/bin/python3 - "$@" <<'PY'
+import sys
+tree, path, old, new = sys.argv[1:]
+text = open(tree + "/" + path).read()
+if text.count(old) != 1:
+    sys.exit("%s: expected one occurrence of %r, found %d" % (path, old, text.count(old)))
+open(tree + "/" + path, "w").write(text.replace(old, new))
+PY
+}
+
+# Runs the fast suites on the mutant in $1; fails when any of them fails.
+suites_pass() {
+	local tree=$1 log=$WORKDIR/suite.log
+	make -s -C "$tree" unit-test >"$log" 2>&1 || return 1
+	as_cluster_user make -s -C "$tree" PG_CONFIG="$PG_CONFIG" installcheck TAP_TESTS= >>"$log" 2>&1 || return 1
+	test/differential.py --seconds 10 >>"$log" 2>&1 || return 1
+}
+
+killed=0
+survived=()
+while IFS=$'\t' read -r name file old new; do
+	tree=$WORKDIR/mutant
+	rm -rf "$tree"
+	as_cluster_user mkdir "$tree"
+	tar --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - . |
+		as_cluster_user tar -xf - -C "$tree"
+	mutate "$tree" "$file" "$old" "$new" || die "mutation '$name' no longer applies"
+	if ! as_cluster_user make -s -C "$tree" PG_CONFIG="$PG_CONFIG" >"$WORKDIR/build.log" 2>&1 ||
+		! make -s -C "$tree" PG_CONFIG="$PG_CONFIG" install >>"$WORKDIR/build.log" 2>&1; then
+		cat "$WORKDIR/build.log"
+		die "mutation '$name' does not build"
+	fi
+	if suites_pass "$tree"; then
+		say "SURVIVED: $name"
+		survived+=("$name")
+	else
+		say "killed: $name"
+		killed=$((killed + 1))
+	fi
+done < <(records test/mutations.txt)
+
+echo "mutations: ${#survived[@]} survived, $killed killed"
+echo "$killed passed, ${#survived[@]} failed"
+[ "${#survived[@]}" -eq 0 ]
