@@ -161,8 +161,7 @@ InsertName(const LockTarget &target)
 
 	if ((size_t) stored_length > NameTable::kStoredNameBytes)
 		stored_length = pg_mbcliplen(target.name, target.name_length, NameTable::kStoredNameBytes);
-	entry = Names().Insert(target.key, std::string_view(target.name, stored_length),
-						   stored_length < target.name_length);
+	entry = Names().Insert(target.key, std::string_view(target.name, stored_length));
 	if (entry == nullptr)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -483,10 +482,10 @@ CurrentHolds(size_t *count)
 	return rows;
 }
 
-const NameEntry **
+const NameEntry *const *
 KnownNames(size_t *count)
 {
-	return const_cast<const NameEntry **>(SnapshotEntries(count));
+	return SnapshotEntries(count);
 }
 
 } // namespace advlock_named

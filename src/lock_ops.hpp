@@ -63,6 +63,6 @@ struct HoldRow
 HoldRow    *CurrentHolds(size_t *count);
 
 /* A palloc'd array of every remembered name, held or not, unordered. */
-const NameEntry **KnownNames(size_t *count);
+const NameEntry *const *KnownNames(size_t *count);
 
 } // namespace advlock_named

@@ -102,7 +102,7 @@ KnownName  *
 CollectKnownNames(FunctionCallInfo fcinfo, int argno, int *count)
 {
 	size_t		held_count;
-	const advlock_named::NameEntry **held = advlock_named::KnownNames(&held_count);
+	const advlock_named::NameEntry *const *held = advlock_named::KnownNames(&held_count);
 	int			given_count = 0;
 	LockTarget *given = NULL;
 	KnownName  *known;

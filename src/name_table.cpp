@@ -109,7 +109,7 @@ NameTable::Find(std::int64_t key) const noexcept
 }
 
 NameEntry *
-NameTable::Insert(std::int64_t key, std::string_view name, bool truncated) noexcept
+NameTable::Insert(std::int64_t key, std::string_view name) noexcept
 {
 	NameEntry  *entry;
 
@@ -124,7 +124,6 @@ NameTable::Insert(std::int64_t key, std::string_view name, bool truncated) noexc
 	entry->named_session_holds[0] = 0;
 	entry->named_session_holds[1] = 0;
 	entry->name_length = static_cast<std::uint32_t>(name.size());
-	entry->name_truncated = truncated;
 	std::memcpy(entry->name, name.data(), name.size());
 	Place(slots_, slot_count_, entry);
 	count_++;

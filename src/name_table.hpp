@@ -50,7 +50,6 @@ struct NameEntry
 	/* session holds taken by name, per LockMode; an upper bound to clamp */
 	std::int64_t named_session_holds[kModeCount];
 	std::uint32_t name_length;	/* bytes stored in name */
-	bool		name_truncated;
 	bool		kept;			/* scratch for Prune */
 	char		name[1];		/* name_length bytes, not terminated */
 
@@ -82,7 +81,7 @@ public:
 	 * Adds an entry for a key that has none; name must be at most
 	 * kStoredNameBytes long.  Returns nullptr when memory runs out.
 	 */
-	NameEntry  *Insert(std::int64_t key, std::string_view name, bool truncated) noexcept;
+	NameEntry  *Insert(std::int64_t key, std::string_view name) noexcept;
 
 	std::size_t Count() const noexcept { return count_; }
 

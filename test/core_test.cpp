@@ -201,12 +201,11 @@ TEST(NameTable, InsertFindAndNames)
 	NameTable	table(kCounting);
 
 	EXPECT_EQ(table.Find(7), nullptr);
-	NameEntry  *entry = table.Insert(7, "job", false);
+	NameEntry  *entry = table.Insert(7, "job");
 
 	ASSERT_NE(entry, nullptr);
 	EXPECT_EQ(table.Find(7), entry);
 	EXPECT_EQ(entry->Name(), "job");
-	EXPECT_FALSE(entry->name_truncated);
 	EXPECT_EQ(entry->named_session_holds[0], 0);
 	EXPECT_EQ(table.Count(), 1u);
 	EXPECT_EQ(table.Find(8), nullptr);
@@ -215,8 +214,8 @@ TEST(NameTable, InsertFindAndNames)
 TEST(NameTable, NamedSessionCountFollowsEveryMode)
 {
 	NameTable	table(kCounting);
-	NameEntry  *a = table.Insert(1, "a", false);
-	NameEntry  *b = table.Insert(2, "b", false);
+	NameEntry  *a = table.Insert(1, "a");
+	NameEntry  *b = table.Insert(2, "b");
 
 	table.SetNamedSessionHolds(*a, LockMode::kShared, 2);
 	table.SetNamedSessionHolds(*a, LockMode::kExclusive, 1);
@@ -249,7 +248,7 @@ TEST(NameTable, PruneKeepsExactlyTheHeldEntriesFindable)
 		std::int64_t key = static_cast<std::int64_t>(random() << 8) | (i % 4);
 
 		keys.push_back(key);
-		ASSERT_NE(table.Insert(key, std::to_string(i), false), nullptr);
+		ASSERT_NE(table.Insert(key, std::to_string(i)), nullptr);
 		if (i % 7 == 0)
 			held.insert(key);
 	}
@@ -281,7 +280,7 @@ TEST(NameTable, PruneFreesMemoryAndShrinks)
 		std::set<std::int64_t> held = {3};
 
 		for (int i = 0; i < 10000; i++)
-			table.Insert(i, std::string(1000, 'x'), false);
+			table.Insert(i, std::string(1000, 'x'));
 		std::size_t full = table.AllocatedBytes();
 
 		EXPECT_GT(full, 10000u * 1000u);
@@ -301,15 +300,15 @@ TEST(NameTable, PruneRuleIsRelativeToWhatSurvived)
 
 	for (int i = 0; i < 100; i++)
 	{
-		table.Insert(i, "n", false);
+		table.Insert(i, "n");
 		held.insert(i);
 	}
 	table.Prune(InHeldSet, &held);
 	EXPECT_FALSE(table.WantsPrune());	/* 100 survived: next at 200 */
 	for (int i = 100; i < 199; i++)
-		table.Insert(i, "n", false);
+		table.Insert(i, "n");
 	EXPECT_FALSE(table.WantsPrune());
-	table.Insert(199, "n", false);
+	table.Insert(199, "n");
 	EXPECT_TRUE(table.WantsPrune());
 }
 
@@ -317,7 +316,7 @@ TEST(NameTable, OutOfMemoryChangesNothing)
 {
 	NameTable	table(Allocator{FailingAllocate, CountingRelease});
 
-	EXPECT_EQ(table.Insert(1, "a", false), nullptr);
+	EXPECT_EQ(table.Insert(1, "a"), nullptr);
 	EXPECT_EQ(table.Count(), 0u);
 	EXPECT_EQ(table.Find(1), nullptr);
 
