@@ -31,11 +31,17 @@ TAP_TESTS = 1
 # Hidden visibility exports only the entry points, which the glue marks
 # (PGXS does this by itself from PostgreSQL 16 on), so calls inside the
 # module are direct rather than through the PLT and small ones get inlined.
+#
+# The module needs nothing from the C++ runtime: no exceptions (an ERROR is
+# a longjmp, never a throw), no RTTI, no thread-safe statics (a backend is
+# one thread), and no allocation but PostgreSQL's.  So it is linked with the
+# C++ driver but --as-needed, and loading it loads no libstdc++.
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-register \
 	-fvisibility=hidden -fvisibility-inlines-hidden \
+	-fno-exceptions -fno-rtti -fno-threadsafe-statics \
 	-DADVLOCK_NAMED_VERSION='"$(EXTVERSION)"'
-# Link with the C++ driver so libstdc++ is recorded as a dependency.
 override COMPILER = $(CXX) $(CXXFLAGS)
+SHLIB_LINK += -Wl,--as-needed
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

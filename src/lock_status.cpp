@@ -146,6 +146,7 @@ struct Request
 	LOCKMODE	mode;
 	bool		granted;
 	TimestampTz wait_start;
+	int			position;		/* in the status data: holders keep that order */
 };
 
 bool
@@ -153,7 +154,9 @@ HoldersThenWaitOrder(const Request &a, const Request &b)
 {
 	if (a.granted != b.granted)
 		return a.granted;
-	return !a.granted && a.wait_start < b.wait_start;
+	if (!a.granted && a.wait_start != b.wait_start)
+		return a.wait_start < b.wait_start;
+	return a.position < b.position;
 }
 
 } // namespace
@@ -187,12 +190,15 @@ named_lock_holders(PG_FUNCTION_ARGS)
 		for (LOCKMODE mode : kModes)
 		{
 			if ((instance.holdMask & LOCKBIT_ON(mode)) != 0)
-				requests[count++] = Request{instance.pid, mode, true, 0};
+				requests[count] = Request{instance.pid, mode, true, 0, count};
 			else if (instance.waitLockMode == mode)
-				requests[count++] = Request{instance.pid, mode, false, instance.waitStart};
+				requests[count] = Request{instance.pid, mode, false, instance.waitStart, count};
+			else
+				continue;
+			count++;
 		}
 	}
-	std::stable_sort(requests, requests + count, HoldersThenWaitOrder);
+	std::sort(requests, requests + count, HoldersThenWaitOrder);
 
 	for (int i = 0; i < count; i++)
 	{
