@@ -58,7 +58,7 @@ test/core_test: test/core_test.cpp $(CORE_SOURCES) $(wildcard src/*.hpp)
 	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ test/core_test.cpp $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread
 
-.PHONY: unit-test test test-matrix demo bench
+.PHONY: unit-test test test-matrix demo bench deb
 unit-test: test/core_test
 	test/core_test
 
@@ -76,3 +76,7 @@ demo:
 # Named locks against the integer builtins; see bench/RESULTS.md.
 bench:
 	@bench/run.sh
+
+# Debian packages postgresql-NN-advlock-named; see tools/build-deb.sh.
+deb:
+	@tools/build-deb.sh

@@ -78,6 +78,17 @@ ensure_prerequisites() {
 	[ -z "$missing" ] || die "still missing after apt-get: $missing"
 }
 
+# Copies the source tree to a directory: in a git checkout the tracked files
+# (and new ones not ignored) as they are in the work tree, elsewhere (an
+# unpacked distribution) everything.
+copy_tree() {	# destination
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -
+	else
+		tar -cf - .
+	fi | tar -xf - -C "$1"
+}
+
 build_and_install() {
 	local libdir
 	say "building and installing advlock_named"
