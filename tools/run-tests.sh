@@ -20,7 +20,23 @@ tar --exclude=.git -cf - . | as_cluster_user tar -xf - -C "$tree"
 
 passed=0
 failed=0
+skipped=()
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+# A script that is one test; exit status 77 means skipped, and its output
+# says why.
+run_check() {	# label command...
+	local label=$1 log="$WORKDIR/$1.log" rc=0
+	shift
+	say "$label"
+	"$@" >"$log" 2>&1 || rc=$?
+	case $rc in
+	0) count 1 0 ;;
+	77) skipped+=("$label") ;;
+	*) count 0 1 ;;
+	esac
+	tail -n 30 "$log"
+}
 
 say "unit tests of the C++ core"
 unit_log="$WORKDIR/unit.log"
@@ -30,6 +46,8 @@ count "$(grep -cE '^\[ +OK \]' "$unit_log" || true)" \
 	"$(grep -cE '^\[  FAILED  \] .*\([0-9]+ ms\)$' "$unit_log" || true)"
 # a build failure prints neither
 grep -qE '^\[  (PASSED|FAILED)  \]' "$unit_log" || count 0 1
+
+run_check release-metadata tools/check-release-metadata.sh
 
 cluster_start
 say "server $("$PG_CONFIG" --version) on socket $PGHOST, port $PGPORT"
@@ -93,5 +111,6 @@ if [ "$failed" -gt 0 ]; then
 	[ "$tap_status" = ok ] || { say "TAP logs"; tail -n 60 "$WORKDIR/tap.log"; }
 	say "logs kept in $WORKDIR"
 fi
+[ "${#skipped[@]}" -eq 0 ] || say "skipped (see above why): ${skipped[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
