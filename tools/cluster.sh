@@ -78,6 +78,29 @@ ensure_prerequisites() {
 	[ -z "$missing" ] || die "still missing after apt-get: $missing"
 }
 
+# The tools of the tests beyond the server's own suites: as root they are
+# installed, otherwise only named, and the tests that need them are skipped.
+missing_client_prerequisites() {
+	local missing=()
+	command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+	echo "${missing[@]}"
+}
+
+ensure_client_prerequisites() {
+	local missing
+	missing=$(missing_client_prerequisites)
+	[ -z "$missing" ] && return 0
+	if ! is_root; then
+		say "not installed, so the tests that need them are skipped: $missing"
+		return 0
+	fi
+	say "installing Debian packages: $missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
 # Copies the source tree to a directory: in a git checkout the tracked files
 # (and new ones not ignored) as they are in the work tree, elsewhere (an
 # unpacked distribution) everything.

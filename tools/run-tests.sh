@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 trap cleanup EXIT
 
 ensure_prerequisites
+ensure_client_prerequisites
 build_and_install
 make_workdir
 
@@ -100,6 +101,10 @@ run_torture() {
 }
 run_torture torture --workers 4 --seconds 15
 run_torture torture-self-check --workers 2 --seconds 3 --self-check
+
+# The distribution installs the committed tree; the work tree goes back after.
+run_check dist tools/test-dist.sh
+build_and_install
 
 cluster_stop
 
