@@ -107,6 +107,8 @@ run_check dist tools/test-dist.sh
 build_and_install
 
 cluster_stop
+# The package goes into the system's tree, with a server of its own.
+run_check deb tools/test-deb.sh
 
 if [ "$failed" -gt 0 ]; then
 	KEEP_WORKDIR=1
