@@ -78,10 +78,14 @@ ensure_prerequisites() {
 	[ -z "$missing" ] || die "still missing after apt-get: $missing"
 }
 
-# The tools of the tests beyond the server's own suites: as root they are
-# installed, otherwise only named, and the tests that need them are skipped.
+# The client recipes' drivers and the tools of the packaging tests: as root
+# they are installed, otherwise only named, and the tests that need them are
+# skipped.  (Debian's python3-* packages are for /usr/bin/python3.)
 missing_client_prerequisites() {
-	local missing=()
+	local missing=() module
+	for module in psycopg psycopg2; do
+		/usr/bin/python3 -c "import $module" >/dev/null 2>&1 || missing+=("python3-$module")
+	done
 	command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 	echo "${missing[@]}"
 }
