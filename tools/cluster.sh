@@ -83,7 +83,7 @@ ensure_prerequisites() {
 # skipped.  (Debian's python3-* packages are for /usr/bin/python3.)
 missing_client_prerequisites() {
 	local missing=() module
-	for module in psycopg psycopg2; do
+	for module in psycopg psycopg2 django; do
 		/usr/bin/python3 -c "import $module" >/dev/null 2>&1 || missing+=("python3-$module")
 	done
 	command -v unzip >/dev/null 2>&1 || missing+=(unzip)

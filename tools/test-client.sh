@@ -2,7 +2,7 @@
 # One client recipe from clients/, run against the running throwaway cluster
 # (PGHOST/PGPORT) in a database of its own that has the extension.
 #
-#   tools/test-client.sh python-psycopg|python-psycopg2
+#   tools/test-client.sh python-psycopg|python-psycopg2|django
 #
 # Exit 77: the client's driver is not installed, so it was skipped.
 set -euo pipefail
@@ -20,8 +20,12 @@ python-psycopg)
 python-psycopg2)
 	python_module psycopg2 python3-psycopg2
 	run() { "$PYTHON" clients/python/importers.py psycopg2; } ;;
+django)
+	python_module django python3-django
+	python_module psycopg2 python3-psycopg2
+	run() { (cd clients/django && DJANGO_SETTINGS_MODULE=project.settings "$PYTHON" same_lock.py); } ;;
 *)
-	die "usage: $0 python-psycopg|python-psycopg2" ;;
+	die "usage: $0 python-psycopg|python-psycopg2|django" ;;
 esac
 
 db=client_${1//-/_}
