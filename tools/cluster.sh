@@ -86,6 +86,8 @@ missing_client_prerequisites() {
 	for module in psycopg psycopg2 django; do
 		/usr/bin/python3 -c "import $module" >/dev/null 2>&1 || missing+=("python3-$module")
 	done
+	command -v node >/dev/null 2>&1 || missing+=(nodejs)
+	command -v npm >/dev/null 2>&1 || missing+=(npm)
 	command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 	echo "${missing[@]}"
 }

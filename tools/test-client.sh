@@ -2,7 +2,7 @@
 # One client recipe from clients/, run against the running throwaway cluster
 # (PGHOST/PGPORT) in a database of its own that has the extension.
 #
-#   tools/test-client.sh python-psycopg|python-psycopg2|django
+#   tools/test-client.sh python-psycopg|python-psycopg2|django|node
 #
 # Exit 77: the client's driver is not installed, so it was skipped.
 set -euo pipefail
@@ -24,8 +24,16 @@ django)
 	python_module django python3-django
 	python_module psycopg2 python3-psycopg2
 	run() { (cd clients/django && DJANGO_SETTINGS_MODULE=project.settings "$PYTHON" same_lock.py); } ;;
+node)
+	command -v node >/dev/null 2>&1 || skip nodejs
+	if [ ! -d clients/node/node_modules/pg ]; then
+		command -v npm >/dev/null 2>&1 || skip npm
+		say "npm install (pg, as pinned in clients/node/package-lock.json)"
+		(cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+	run() { node clients/node/locks.js; } ;;
 *)
-	die "usage: $0 python-psycopg|python-psycopg2|django" ;;
+	die "usage: $0 python-psycopg|python-psycopg2|django|node" ;;
 esac
 
 db=client_${1//-/_}
