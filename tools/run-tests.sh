@@ -102,7 +102,7 @@ run_torture() {
 run_torture torture --workers 4 --seconds 15
 run_torture torture-self-check --workers 2 --seconds 3 --self-check
 
-for client in python-psycopg python-psycopg2 django node; do
+for client in python-psycopg python-psycopg2 django node plpgsql; do
 	run_check "client-$client" tools/test-client.sh "$client"
 done
 # The distribution installs the committed tree; the work tree goes back after.

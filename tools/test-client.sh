@@ -2,7 +2,7 @@
 # One client recipe from clients/, run against the running throwaway cluster
 # (PGHOST/PGPORT) in a database of its own that has the extension.
 #
-#   tools/test-client.sh python-psycopg|python-psycopg2|django|node
+#   tools/test-client.sh python-psycopg|python-psycopg2|django|node|plpgsql
 #
 # Exit 77: the client's driver is not installed, so it was skipped.
 set -euo pipefail
@@ -32,8 +32,11 @@ node)
 		(cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
 	fi
 	run() { node clients/node/locks.js; } ;;
+plpgsql)
+	python_module psycopg python3-psycopg
+	run() { "$PYTHON" clients/plpgsql/check.py; } ;;
 *)
-	die "usage: $0 python-psycopg|python-psycopg2|django|node" ;;
+	die "usage: $0 python-psycopg|python-psycopg2|django|node|plpgsql" ;;
 esac
 
 db=client_${1//-/_}
