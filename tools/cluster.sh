@@ -88,6 +88,7 @@ missing_client_prerequisites() {
 	done
 	command -v node >/dev/null 2>&1 || missing+=(nodejs)
 	command -v npm >/dev/null 2>&1 || missing+=(npm)
+	[ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 	command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 	echo "${missing[@]}"
 }

@@ -105,6 +105,7 @@ run_torture torture-self-check --workers 2 --seconds 3 --self-check
 for client in python-psycopg python-psycopg2 django node plpgsql; do
 	run_check "client-$client" tools/test-client.sh "$client"
 done
+run_check pgbouncer tools/test-pgbouncer.sh
 # The distribution installs the committed tree; the work tree goes back after.
 run_check dist tools/test-dist.sh
 build_and_install
