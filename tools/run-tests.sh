@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make test: build, install, start a throwaway cluster, run the unit tests,
-# the pg_regress suite, the isolation specs, the TAP tests and a short
-# torture test, stop the cluster, and finish with one "N passed, N failed"
-# line.
+# the pg_regress suite, the isolation specs, the TAP tests, a short torture
+# test, the client recipes, PgBouncer and the distribution, stop the cluster,
+# test the Debian package, and finish with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cluster.sh
@@ -102,7 +102,7 @@ run_torture() {
 run_torture torture --workers 4 --seconds 15
 run_torture torture-self-check --workers 2 --seconds 3 --self-check
 
-for client in python-psycopg python-psycopg2 django node plpgsql; do
+for client in python-psycopg python-psycopg2 django node plpgsql stale-holders; do
 	run_check "client-$client" tools/test-client.sh "$client"
 done
 run_check pgbouncer tools/test-pgbouncer.sh

@@ -2,7 +2,7 @@
 # One client recipe from clients/, run against the running throwaway cluster
 # (PGHOST/PGPORT) in a database of its own that has the extension.
 #
-#   tools/test-client.sh python-psycopg|python-psycopg2|django|node|plpgsql
+#   tools/test-client.sh python-psycopg|python-psycopg2|django|node|plpgsql|stale-holders
 #
 # Exit 77: the client's driver is not installed, so it was skipped.
 set -euo pipefail
@@ -35,8 +35,11 @@ node)
 plpgsql)
 	python_module psycopg python3-psycopg
 	run() { "$PYTHON" clients/plpgsql/check.py; } ;;
+stale-holders)
+	python_module psycopg python3-psycopg
+	run() { "$PYTHON" clients/operator/check_stale_holders.py; } ;;
 *)
-	die "usage: $0 python-psycopg|python-psycopg2|django|node|plpgsql" ;;
+	die "usage: $0 python-psycopg|python-psycopg2|django|node|plpgsql|stale-holders" ;;
 esac
 
 db=client_${1//-/_}
