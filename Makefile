@@ -64,7 +64,7 @@ test/core_test: test/core_test.cpp $(CORE_SOURCES) $(wildcard src/*.hpp)
 	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ test/core_test.cpp $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread
 
-.PHONY: unit-test test test-matrix mutation-test demo bench
+.PHONY: unit-test test test-matrix mutation-test demo bench dist deb
 unit-test: test/core_test
 	test/core_test
 
@@ -86,3 +86,13 @@ demo:
 # Named locks against the integer builtins; see bench/RESULTS.md.
 bench:
 	@bench/run.sh
+
+# The PGXN source distribution: the committed tree (HEAD), not the work tree.
+DIST = $(EXTENSION)-$(EXTVERSION).zip
+dist:
+	git archive --format=zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(DIST) HEAD
+	@git diff --quiet HEAD -- || echo "note: $(DIST) has the committed tree, without the uncommitted changes"
+
+# Debian packages postgresql-NN-advlock-named; see tools/build-deb.sh.
+deb:
+	@tools/build-deb.sh

@@ -58,7 +58,6 @@ missing_prerequisites() {
 	perl -MIPC::Run -e 1 >/dev/null 2>&1 || missing+=(libipc-run-perl)
 	[ -f /usr/include/gtest/gtest.h ] || missing+=(libgtest-dev)
 	command -v gdb >/dev/null 2>&1 || missing+=(gdb)	# t/004_grant_race.pl
-	/usr/bin/python3 -c 'import psycopg' >/dev/null 2>&1 || missing+=(python3-psycopg)	# test/differential.py
 	echo "${missing[@]}"
 }
 
@@ -77,6 +76,47 @@ ensure_prerequisites() {
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 	missing=$(missing_prerequisites)
 	[ -z "$missing" ] || die "still missing after apt-get: $missing"
+}
+
+# The client recipes' drivers and the tools of the packaging tests: as root
+# they are installed, otherwise only named, and the tests that need them are
+# skipped.  (Debian's python3-* packages are for /usr/bin/python3.)
+missing_client_prerequisites() {
+	local missing=() module
+	for module in psycopg psycopg2 django; do
+		/usr/bin/python3 -c "import $module" >/dev/null 2>&1 || missing+=("python3-$module")
+	done
+	command -v node >/dev/null 2>&1 || missing+=(nodejs)
+	command -v npm >/dev/null 2>&1 || missing+=(npm)
+	[ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+	command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+	echo "${missing[@]}"
+}
+
+ensure_client_prerequisites() {
+	local missing
+	missing=$(missing_client_prerequisites)
+	[ -z "$missing" ] && return 0
+	if ! is_root; then
+		say "not installed, so the tests that need them are skipped: $missing"
+		return 0
+	fi
+	say "installing Debian packages: $missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# Copies the source tree to a directory: in a git checkout the tracked files
+# (and new ones not ignored) as they are in the work tree, elsewhere (an
+# unpacked distribution) everything.
+copy_tree() {	# destination
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -
+	else
+		tar -cf - .
+	fi | tar -xf - -C "$1"
 }
 
 build_and_install() {

@@ -16,6 +16,7 @@ restore() {
 trap restore EXIT
 
 ensure_prerequisites
+ensure_client_prerequisites
 build_and_install
 make_workdir
 cluster_start

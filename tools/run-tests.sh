@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # make test: build, install, start a throwaway cluster, run the unit tests,
 # the pg_regress suite, the isolation specs, the TAP tests, a short torture
-# test and the differential check (DIFFERENTIAL_SECONDS, default 20), stop
-# the cluster, and finish with one "N passed, N failed" line.
+# test, the differential check against the lock manager
+# (DIFFERENTIAL_SECONDS, default 20), the client recipes, PgBouncer and the
+# distribution, stop the cluster, test the Debian package, and finish with
+# one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cluster.sh
 trap cleanup EXIT
 
 ensure_prerequisites
+ensure_client_prerequisites
 build_and_install
 make_workdir
 
@@ -20,7 +23,23 @@ tar --exclude=.git -cf - . | as_cluster_user tar -xf - -C "$tree"
 
 passed=0
 failed=0
+skipped=()
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+# A script that is one test; exit status 77 means skipped, and its output
+# says why.
+run_check() {	# label command...
+	local label=$1 log="$WORKDIR/$1.log" rc=0
+	shift
+	say "$label"
+	"$@" >"$log" 2>&1 || rc=$?
+	case $rc in
+	0) count 1 0 ;;
+	77) skipped+=("$label") ;;
+	*) count 0 1 ;;
+	esac
+	tail -n 30 "$log"
+}
 
 say "unit tests of the C++ core"
 unit_log="$WORKDIR/unit.log"
@@ -30,6 +49,8 @@ count "$(grep -cE '^\[ +OK \]' "$unit_log" || true)" \
 	"$(grep -cE '^\[  FAILED  \] .*\([0-9]+ ms\)$' "$unit_log" || true)"
 # a build failure prints neither
 grep -qE '^\[  (PASSED|FAILED)  \]' "$unit_log" || count 0 1
+
+run_check release-metadata tools/check-release-metadata.sh
 
 cluster_start
 say "server $("$PG_CONFIG" --version) on socket $PGHOST, port $PGPORT"
@@ -84,15 +105,19 @@ run_torture torture --workers 4 --seconds 15
 run_torture torture-self-check --workers 2 --seconds 3 --self-check
 
 # named_locks(), refusals and the cap against pg_locks after every random step
-say "differential check against the lock manager"
-if test/differential.py --seconds "${DIFFERENTIAL_SECONDS:-20}" >"$WORKDIR/differential.log" 2>&1; then
-	count 1 0
-else
-	count 0 1
-fi
-tail -n 25 "$WORKDIR/differential.log"
+run_check differential test/differential.py --seconds "${DIFFERENTIAL_SECONDS:-20}"
+
+for client in python-psycopg python-psycopg2 django node plpgsql stale-holders; do
+	run_check "client-$client" tools/test-client.sh "$client"
+done
+run_check pgbouncer tools/test-pgbouncer.sh
+# The distribution installs the committed tree; the work tree goes back after.
+run_check dist tools/test-dist.sh
+build_and_install
 
 cluster_stop
+# The package goes into the system's tree, with a server of its own.
+run_check deb tools/test-deb.sh
 
 if [ "$failed" -gt 0 ]; then
 	KEEP_WORKDIR=1
@@ -102,5 +127,6 @@ if [ "$failed" -gt 0 ]; then
 	[ "$tap_status" = ok ] || { say "TAP logs"; tail -n 60 "$WORKDIR/tap.log"; }
 	say "logs kept in $WORKDIR"
 fi
+[ "${#skipped[@]}" -eq 0 ] || say "skipped (see above why): ${skipped[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
