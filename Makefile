@@ -53,9 +53,10 @@ EXTRA_CLEAN = results/ output_iso/ tmp_check/ tmp_check_iso/ log/ \
 	regression.diffs regression.out test/core_test
 
 # The pure C++ core, tested without a server.
-CORE_SOURCES = src/hold_registry.cpp src/key_cache.cpp src/name_key.cpp src/sha256.cpp
-test/core_test: test/core_test.cpp $(CORE_SOURCES) $(wildcard src/*.hpp)
-	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ test/core_test.cpp $(CORE_SOURCES) \
+CORE_SOURCES = src/hold_registry.cpp src/key_cache.cpp src/name_key.cpp src/name_table.cpp src/sha256.cpp
+CORE_TESTS = test/core_test.cpp test/name_table_test.cpp
+test/core_test: $(CORE_TESTS) $(CORE_SOURCES) $(wildcard src/*.hpp)
+	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ $(CORE_TESTS) $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread
 
 .PHONY: unit-test test test-matrix demo bench
