@@ -1,19 +1,23 @@
 # advlock_named/Makefile
 
 EXTENSION = advlock_named
-EXTVERSION = 1.2
+EXTVERSION = 1.3
 MODULE_big = advlock_named
 # .cpp, not .cc: PGXS has JIT bitcode rules for .c and .cpp only
 OBJS = \
 	src/advlock_named.o \
 	src/hold_registry.o \
 	src/key_cache.o \
+	src/lock_activity.o \
 	src/lock_ops.o \
 	src/lock_wait.o \
 	src/lock_status.o \
 	src/lock_target.o \
+	src/name_directory.o \
 	src/name_key.o \
+	src/name_table.o \
 	src/settings.o \
+	src/shared_state.o \
 	src/sha256.o \
 	src/sql_functions.o
 PGFILEDESC = "advlock_named - advisory locks keyed by text names"
@@ -21,10 +25,15 @@ PGFILEDESC = "advlock_named - advisory locks keyed by text names"
 # Install scripts share sql/ with the regression inputs; "--" tells them apart.
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
-REGRESS = key session_locks xact_locks registry bad_input interop timed_locks upgrade limits name_sets
+REGRESS = key session_locks xact_locks registry bad_input interop timed_locks upgrade limits name_sets \
+	nonsuper directory
 REGRESS_OPTS = --load-extension=$(EXTENSION)
-ISOLATION = shared_exclusive fair_queue scopes deadlock builtin_interop \
+# The specs that need the name directory: shared_preload_libraries on 15,
+# nothing on 17 and later (tools/run-tests.sh picks).
+ISOLATION_BASE = shared_exclusive fair_queue scopes deadlock builtin_interop \
 	timed_wait timed_fairness timed_deadlock set_order
+ISOLATION_DIRECTORY = lock_activity lock_stats
+ISOLATION = $(ISOLATION_BASE) $(ISOLATION_DIRECTORY)
 ISOLATION_OPTS = --load-extension=$(EXTENSION)
 TAP_TESTS = 1
 

@@ -33,6 +33,7 @@ void		_PG_init(void);
 }
 
 #include "lock_ops.hpp"
+#include "name_directory.hpp"
 #include "settings.hpp"
 
 namespace advlock_named {
@@ -83,6 +84,8 @@ OnSubTransactionEvent(SubXactEvent event, SubTransactionId my_subid,
 void
 _PG_init(void)
 {
+	/* first: its setting must exist before DefineSettings reserves the prefix */
+	advlock_named::InitNameDirectory();	/* name directory and statistics */
 	advlock_named::DefineSettings();
 	advlock_named::InstallLockReleaseHook();
 	RegisterXactCallback(advlock_named::OnTransactionEvent, NULL);

@@ -20,6 +20,7 @@ extern "C" {
 }
 
 #include "lock_ops.hpp"
+#include "name_directory.hpp"
 #include "pg_compat.hpp"
 #include "settings.hpp"
 #include "lock_wait.hpp"
@@ -141,8 +142,16 @@ bool
 TakeLock(const LOCKTAG *tag, LOCKMODE lockmode, bool session, int timeout_ms)
 {
 	if (LockAcquire(tag, lockmode, session, true) != LOCKACQUIRE_NOT_AVAIL)
+	{
+		CountAcquired(tag);		/* name directory statistics */
 		return true;
-	return timeout_ms != 0 && WaitForLock(tag, lockmode, session, timeout_ms);
+	}
+	if (timeout_ms == 0)
+	{
+		CountTryFailed(tag);	/* name directory statistics */
+		return false;
+	}
+	return WaitForLockCounted(tag, lockmode, session, timeout_ms);	/* WaitForLock, counted */
 }
 
 void
@@ -207,6 +216,7 @@ AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeo
 	bool		session = scope == Scope::kSession;
 
 	PreventUseInParallelWorker();
+	NoteNameUsed(target);		/* name directory: publish once per backend */
 	entry = PrepareEntry(target, mode, session);
 	EnforceSessionLimit(*entry);
 
@@ -232,7 +242,10 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 	/* all allocation happens before the first lock */
 	entries = static_cast<HoldRegistry::Entry **>(palloc(count * sizeof(HoldRegistry::Entry *)));
 	for (int i = 0; i < count; i++)
+	{
+		NoteNameUsed(targets[i]);	/* name directory: publish once per backend */
 		entries[i] = PrepareEntry(targets[i], mode, session);
+	}
 
 	PG_TRY();
 	{
