@@ -67,15 +67,15 @@ count_regress() {
 # and later, so without preloading 15 runs the specs that need it only in
 # the preloaded pass (sql/directory.sql checks the error instead).
 if [ "$(pg_major)" -ge 17 ]; then
-	isolation_unloaded='$(ISOLATION)'
+	isolation_unloaded=()
 else
-	isolation_unloaded='$(ISOLATION_BASE)'
+	isolation_unloaded=(ISOLATION='$(ISOLATION_BASE)')
 fi
 
 run_suite regress ISOLATION= TAP_TESTS=
 count_regress regress
 
-run_suite isolation REGRESS= TAP_TESTS= ISOLATION="$isolation_unloaded"
+run_suite isolation REGRESS= TAP_TESTS= "${isolation_unloaded[@]}"
 count_regress isolation
 
 run_suite tap REGRESS= ISOLATION=

@@ -156,15 +156,15 @@ run_major() {
 	# need it; 17 and later create it in a DSM segment.  Then everything
 	# again with shared_preload_libraries.
 	if [ "$(pg_major)" -ge 17 ]; then
-		isolation_unloaded='$(ISOLATION)'
+		isolation_unloaded=()
 	else
-		isolation_unloaded='$(ISOLATION_BASE)'
+		isolation_unloaded=(ISOLATION='$(ISOLATION_BASE)')
 	fi
 	for suite in regress isolation regress-preloaded isolation-preloaded; do
 		log=$WORKDIR/$suite.log
 		case $suite in
 			regress) set -- ISOLATION= ;;
-			isolation) set -- REGRESS= ISOLATION="$isolation_unloaded" ;;
+			isolation) set -- REGRESS= "${isolation_unloaded[@]}" ;;
 			regress-preloaded)
 				cluster_restart "-c shared_preload_libraries=advlock_named"
 				set -- ISOLATION= ;;
