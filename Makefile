@@ -26,7 +26,7 @@ PGFILEDESC = "advlock_named - advisory locks keyed by text names"
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS = key session_locks xact_locks registry bad_input interop timed_locks upgrade limits name_sets \
-	nonsuper directory
+	nonsuper directory collision
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 # The specs that need the name directory: shared_preload_libraries on 15,
 # nothing on 17 and later (tools/run-tests.sh picks).

@@ -69,6 +69,7 @@ struct LocalName
 	bool		has_pending;
 	bool		truncated;
 	uint16		name_length;
+	int			full_length;	/* of the whole name, in bytes */
 	uint64		fingerprint;
 	uint64		warned_fingerprint; /* the other name's, once warned; 0: none */
 	NameCounts	pending;
@@ -153,6 +154,7 @@ InitLocalName(LocalName *entry, const LockTarget &target)
 	entry->has_pending = false;
 	entry->truncated = stored < target.name_length;
 	entry->name_length = (uint16) stored;
+	entry->full_length = target.name_length;
 	entry->fingerprint = FingerprintOf(target);
 	entry->warned_fingerprint = 0;
 	new (&entry->pending) NameCounts();
@@ -246,6 +248,44 @@ InsertShared(NameTable *table, const LocalName &entry, bool make_room)
 }
 
 void
+WarnCollision(const LocalName &entry, const char *other_name, int other_length, bool other_truncated)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_WARNING),
+			 errmsg("lock name shares its key with another name"),
+			 errdetail("The names \"%.*s\"%s and \"%.*s\"%s both have key " INT64_FORMAT "; they are the same lock.",
+					   (int) entry.name_length, entry.name, entry.truncated ? " (cut short)" : "",
+					   other_length, other_name, other_truncated ? " (cut short)" : "", entry.id.key),
+			 errhint("Rename one of them, for example by adding a suffix.")));
+}
+
+/*
+ * Whether target is the name entry was made for.  Names longer than the
+ * stored prefix compare by that prefix and their length, which only a
+ * 64-bit key collision between two such names could fool.
+ */
+bool
+SameName(const LocalName &entry, const LockTarget &target)
+{
+	return entry.full_length == target.name_length &&
+		memcmp(entry.name, target.name, entry.name_length) == 0;
+}
+
+/* This backend used another name with the key of entry: once per pair, warn and count. */
+void
+NoteLocalCollision(NameTable *table, LocalName *entry, const LockTarget &target)
+{
+	uint64		fingerprint = FingerprintOf(target);
+	int			stored = pg_mbcliplen(target.name, target.name_length, kStoredNameBytes);
+
+	if (fingerprint == entry->fingerprint || fingerprint == entry->warned_fingerprint)
+		return;
+	entry->warned_fingerprint = fingerprint;
+	table->NoteCollision();
+	WarnCollision(*entry, target.name, stored, stored < target.name_length);
+}
+
+void
 Publish(NameTable *table, LocalName *entry)
 {
 	NameId		id = SharedId(*entry);
@@ -280,13 +320,7 @@ Publish(NameTable *table, LocalName *entry)
 		/* once per backend and pair */
 		entry->warned_fingerprint = other_fingerprint;
 		table->NoteCollision();
-		ereport(WARNING,
-				(errcode(ERRCODE_WARNING),
-				 errmsg("lock name shares its key with another name"),
-				 errdetail("The names \"%.*s\"%s and \"%s\"%s both have key " INT64_FORMAT "; they are the same lock.",
-						   (int) entry->name_length, entry->name, entry->truncated ? " (cut short)" : "",
-						   other_name, other_truncated ? " (cut short)" : "", id.key),
-				 errhint("Rename one of them, for example by adding a suffix.")));
+		WarnCollision(*entry, other_name, (int) strlen(other_name), other_truncated);
 	}
 }
 
@@ -426,7 +460,7 @@ NoteNameUsed(const LockTarget &target)
 	bool		found;
 
 	if (last_noted != NULL && last_noted->published && last_noted->id.key == target.key &&
-		last_noted->id.role == GetUserId())
+		last_noted->id.role == GetUserId() && SameName(*last_noted, target))
 		return;
 	table = Directory();
 	if (table == nullptr)
@@ -454,6 +488,8 @@ NoteNameUsed(const LockTarget &target)
 		entry = static_cast<LocalName *>(hash_search(local_names, &id, HASH_ENTER, &found));
 		InitLocalName(entry, target);
 	}
+	else if (!SameName(*entry, target))
+		NoteLocalCollision(table, entry, target);	/* another name, the same key */
 	last_noted = entry;
 	if (!entry->published)
 		Publish(table, entry);
