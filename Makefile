@@ -15,7 +15,7 @@ OBJS = \
 	src/lock_target.o \
 	src/name_directory.o \
 	src/name_key.o \
-	src/name_table.o \
+	src/directory_table.o \
 	src/settings.o \
 	src/shared_state.o \
 	src/sha256.o \
@@ -62,8 +62,8 @@ EXTRA_CLEAN = results/ output_iso/ tmp_check/ tmp_check_iso/ log/ \
 	regression.diffs regression.out test/core_test
 
 # The pure C++ core, tested without a server.
-CORE_SOURCES = src/hold_registry.cpp src/key_cache.cpp src/name_key.cpp src/name_table.cpp src/sha256.cpp
-CORE_TESTS = test/core_test.cpp test/name_table_test.cpp
+CORE_SOURCES = src/hold_registry.cpp src/key_cache.cpp src/name_key.cpp src/directory_table.cpp src/sha256.cpp
+CORE_TESTS = test/core_test.cpp test/directory_table_test.cpp
 test/core_test: $(CORE_TESTS) $(CORE_SOURCES) $(wildcard src/*.hpp)
 	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ $(CORE_TESTS) $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread

@@ -44,7 +44,7 @@ PG_FUNCTION_INFO_V1(named_lock_stats_reset);
 #include "pg_compat.hpp"
 
 using advlock_named::NameCounts;
-using advlock_named::NameTable;
+using advlock_named::DirectoryTable;
 
 namespace {
 
@@ -143,7 +143,7 @@ Datum
 named_lock_stats(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	NameTable  *table = advlock_named::RequireDirectory();
+	DirectoryTable  *table = advlock_named::RequireDirectory();
 	StatsRow   *rows;
 	uint32		count = 0;
 
@@ -155,7 +155,7 @@ named_lock_stats(PG_FUNCTION_ARGS)
 	LWLockAcquire(advlock_named::DirectoryLock(), LW_SHARED);
 	for (uint32 slot = 0; slot < table->SlotCount(); slot++)
 	{
-		const NameTable::Entry *entry = table->At(slot);
+		const DirectoryTable::Entry *entry = table->At(slot);
 		std::string_view name;
 
 		if (entry == nullptr)
@@ -204,8 +204,8 @@ named_lock_stats(PG_FUNCTION_ARGS)
 Datum
 named_lock_stats_info(PG_FUNCTION_ARGS)
 {
-	NameTable  *table = advlock_named::RequireDirectory();
-	NameTable::Info info;
+	DirectoryTable  *table = advlock_named::RequireDirectory();
+	DirectoryTable::Info info;
 	TupleDesc	tupdesc;
 	Datum		values[6];
 	bool		nulls[6] = {false, false, false, false, false, false};
@@ -236,7 +236,7 @@ named_lock_stats_info(PG_FUNCTION_ARGS)
 Datum
 named_lock_stats_reset(PG_FUNCTION_ARGS)
 {
-	NameTable  *table = advlock_named::RequireDirectory();
+	DirectoryTable  *table = advlock_named::RequireDirectory();
 	TimestampTz now = GetCurrentTimestamp();
 
 	advlock_named::DiscardNameCounts();

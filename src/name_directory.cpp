@@ -217,7 +217,7 @@ CollectKeysInUse()
  * without, a full directory leaves the entry unpublished.
  */
 bool
-InsertShared(NameTable *table, const LocalName &entry, bool make_room)
+InsertShared(DirectoryTable *table, const LocalName &entry, bool make_room)
 {
 	NameId		id = SharedId(entry);
 	bool		inserted;
@@ -273,7 +273,7 @@ SameName(const LocalName &entry, const LockTarget &target)
 
 /* This backend used another name with the key of entry: once per pair, warn and count. */
 void
-NoteLocalCollision(NameTable *table, LocalName *entry, const LockTarget &target)
+NoteLocalCollision(DirectoryTable *table, LocalName *entry, const LockTarget &target)
 {
 	uint64		fingerprint = FingerprintOf(target);
 	int			stored = pg_mbcliplen(target.name, target.name_length, kStoredNameBytes);
@@ -286,11 +286,11 @@ NoteLocalCollision(NameTable *table, LocalName *entry, const LockTarget &target)
 }
 
 void
-Publish(NameTable *table, LocalName *entry)
+Publish(DirectoryTable *table, LocalName *entry)
 {
 	NameId		id = SharedId(*entry);
 	bool		present;
-	const NameTable::Entry *other;
+	const DirectoryTable::Entry *other;
 	bool		collided = false;
 	uint64		other_fingerprint = 0;
 	char		other_name[kStoredNameBytes + 1];
@@ -328,7 +328,7 @@ Publish(NameTable *table, LocalName *entry)
 void
 Flush(bool may_insert)
 {
-	NameTable  *table = AttachedDirectory();
+	DirectoryTable  *table = AttachedDirectory();
 	HASH_SEQ_STATUS scan;
 	LocalName  *entry;
 	bool		missing = false;
@@ -340,7 +340,7 @@ Flush(bool may_insert)
 	hash_seq_init(&scan, local_names);
 	while ((entry = static_cast<LocalName *>(hash_seq_search(&scan))) != NULL)
 	{
-		NameTable::Entry *shared;
+		DirectoryTable::Entry *shared;
 
 		if (!entry->has_pending)
 			continue;
@@ -368,7 +368,7 @@ Flush(bool may_insert)
 			if (may_insert && InsertShared(table, *entry, false))
 			{
 				LWLockAcquire(DirectoryLock(), LW_SHARED);
-				NameTable::Entry *shared = table->Find(SharedId(*entry));
+				DirectoryTable::Entry *shared = table->Find(SharedId(*entry));
 
 				if (shared != nullptr)
 				{
@@ -454,7 +454,7 @@ InitNameDirectory()
 void
 NoteNameUsed(const LockTarget &target)
 {
-	NameTable  *table;
+	DirectoryTable  *table;
 	LocalKey	id;
 	LocalName  *entry;
 	bool		found;
@@ -583,10 +583,10 @@ MaySeeNamesOf(Oid role)
 Datum
 DirectoryName(int64 key, int pid, bool *isnull)
 {
-	NameTable  *table = Directory();
+	DirectoryTable  *table = Directory();
 	PGPROC	   *proc;
 	Oid			role;
-	const NameTable::Entry *entry;
+	const DirectoryTable::Entry *entry;
 	text	   *name = NULL;
 
 	*isnull = true;

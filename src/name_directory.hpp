@@ -5,7 +5,7 @@
  *	  functions and the SQL views see them.
  *
  * Every backend that takes a named lock publishes (database, role, key) ->
- * name once into a shared table (name_table.hpp) and counts what happens to
+ * name once into a shared table (directory_table.hpp) and counts what happens to
  * its requests in a small backend-local hash, which it flushes into the
  * table at most about once a second, at the end of a transaction that
  * waited, timed out, failed a try or hit a deadlock, right after a wait,
@@ -28,7 +28,7 @@
 #pragma once
 
 #include "lock_target.hpp"
-#include "name_table.hpp"
+#include "directory_table.hpp"
 
 namespace advlock_named {
 
@@ -46,16 +46,16 @@ void		InstallSharedMemoryHooks();
  * The directory, attaching it first (on 17 and later creating the DSM
  * segment, which may raise an ERROR); nullptr when there is none.
  */
-NameTable  *Directory();
+DirectoryTable  *Directory();
 
 /* The directory if this backend has it already, else nullptr; never raises an ERROR. */
-NameTable  *AttachedDirectory();
+DirectoryTable  *AttachedDirectory();
 
 /* The directory's lock: shared to look up and count, exclusive to insert, evict and reset. */
 LWLock	   *DirectoryLock();
 
 /* Directory(), or an ERROR saying how to get one. */
-NameTable  *RequireDirectory();
+DirectoryTable  *RequireDirectory();
 
 /*
  * Before a lock request: publishes the name of target for this backend's

@@ -5,7 +5,7 @@
  *	  when the library is preloaded (the pg_stat_statements way, on every
  *	  supported major), otherwise a DSM registry segment created on first
  *	  use (PostgreSQL 17 and later).  Both hold the same layout: a header
- *	  with the directory's LWLock, then the table (name_table.hpp).
+ *	  with the directory's LWLock, then the table (directory_table.hpp).
  *
  * Glue layer; see advlock_named.cpp for the rules every glue file follows.
  *
@@ -48,7 +48,7 @@ struct SharedHeader
 /* The table starts on a cache line of its own. */
 constexpr Size kTableOffset = (sizeof(SharedHeader) + 63) / 64 * 64;
 
-NameTable  *table = nullptr;
+DirectoryTable  *table = nullptr;
 LWLock	   *table_lock = nullptr;
 
 shmem_request_hook_type previous_shmem_request_hook = NULL;
@@ -57,7 +57,7 @@ shmem_startup_hook_type previous_shmem_startup_hook = NULL;
 Size
 SharedBytes()
 {
-	return add_size(kTableOffset, NameTable::BytesFor(static_cast<std::uint32_t>(max_names)));
+	return add_size(kTableOffset, DirectoryTable::BytesFor(static_cast<std::uint32_t>(max_names)));
 }
 
 /* Lays out a fresh directory; the init callback of the DSM registry too. */
@@ -68,7 +68,7 @@ InitSharedState(void *memory)
 
 	header->tranche_id = LWLockNewTrancheId();
 	LWLockInitialize(&header->lock, header->tranche_id);
-	(void) NameTable::Create(static_cast<char *>(memory) + kTableOffset,
+	(void) DirectoryTable::Create(static_cast<char *>(memory) + kTableOffset,
 							 static_cast<std::uint32_t>(max_names));
 }
 
@@ -80,7 +80,7 @@ Adopt(void *memory)
 	/* names the lock's wait event in this process */
 	LWLockRegisterTranche(header->tranche_id, kTrancheName);
 	table_lock = &header->lock;
-	table = reinterpret_cast<NameTable *>(static_cast<char *>(memory) + kTableOffset);
+	table = reinterpret_cast<DirectoryTable *>(static_cast<char *>(memory) + kTableOffset);
 }
 
 void
@@ -201,7 +201,7 @@ AttachDirectorySegment()
 } // namespace
 #endif
 
-NameTable  *
+DirectoryTable  *
 Directory()
 {
 #if PG_VERSION_NUM >= 170000
@@ -218,16 +218,16 @@ DirectoryLock()
 	return table_lock;
 }
 
-NameTable  *
+DirectoryTable  *
 AttachedDirectory()
 {
 	return table;
 }
 
-NameTable  *
+DirectoryTable  *
 RequireDirectory()
 {
-	NameTable  *directory = Directory();
+	DirectoryTable  *directory = Directory();
 
 	if (directory == nullptr)
 		ereport(ERROR,

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the shared name directory's table (src/name_table.*), on
+ * Unit tests of the shared name directory's table (src/directory_table.*), on
  * ordinary memory: lookups by role and by key, collisions, counting,
  * resets, eviction order, and deletion checked against a reference model.
  */
@@ -14,7 +14,7 @@
 #include <tuple>
 #include <vector>
 
-#include "name_table.hpp"
+#include "directory_table.hpp"
 
 namespace advlock_named {
 namespace {
@@ -23,8 +23,8 @@ namespace {
 struct TestTable
 {
 	explicit TestTable(std::uint32_t capacity)
-		: memory(static_cast<char *>(std::aligned_alloc(64, Round(NameTable::BytesFor(capacity))))),
-		  table(NameTable::Create(memory, capacity)),
+		: memory(static_cast<char *>(std::aligned_alloc(64, Round(DirectoryTable::BytesFor(capacity))))),
+		  table(DirectoryTable::Create(memory, capacity)),
 		  scratch(new char[table->EvictScratchBytes()])
 	{
 	}
@@ -33,7 +33,7 @@ struct TestTable
 	static std::size_t Round(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
 
 	char	   *memory;
-	NameTable  *table;
+	DirectoryTable  *table;
 	std::unique_ptr<char[]> scratch;
 };
 
@@ -52,13 +52,13 @@ NothingInUse(std::uint32_t, std::int64_t, void *)
 	return false;
 }
 
-TEST(NameTable, InsertAndFind)
+TEST(DirectoryTable, InsertAndFind)
 {
 	TestTable	t(10);
-	NameTable  &table = *t.table;
+	DirectoryTable  &table = *t.table;
 
 	EXPECT_EQ(table.Find(NameId{1, 10, 42}), nullptr);
-	NameTable::Entry *a = table.Insert(NameId{1, 10, 42}, 7, "import", false);
+	DirectoryTable::Entry *a = table.Insert(NameId{1, 10, 42}, 7, "import", false);
 	ASSERT_NE(a, nullptr);
 	EXPECT_EQ(a->Name(), "import");
 	EXPECT_FALSE(a->Truncated());
@@ -67,26 +67,26 @@ TEST(NameTable, InsertAndFind)
 	/* another role, another database: other entries */
 	EXPECT_EQ(table.Find(NameId{1, 11, 42}), nullptr);
 	EXPECT_EQ(table.Find(NameId{2, 10, 42}), nullptr);
-	NameTable::Entry *b = table.Insert(NameId{1, 11, 42}, 7, "import", false);
+	DirectoryTable::Entry *b = table.Insert(NameId{1, 11, 42}, 7, "import", false);
 	ASSERT_NE(b, nullptr);
 	EXPECT_NE(a, b);
 
 	/* by key alone, any role's entry does */
-	const NameTable::Entry *any = table.FindAnyRole(1, 42);
+	const DirectoryTable::Entry *any = table.FindAnyRole(1, 42);
 	ASSERT_NE(any, nullptr);
 	EXPECT_EQ(any->Name(), "import");
 	EXPECT_EQ(table.FindAnyRole(2, 42), nullptr);
 	EXPECT_EQ(table.GetInfo().entries, 2u);
 }
 
-TEST(NameTable, CollisionIsAnotherFingerprint)
+TEST(DirectoryTable, CollisionIsAnotherFingerprint)
 {
 	TestTable	t(10);
-	NameTable  &table = *t.table;
+	DirectoryTable  &table = *t.table;
 
 	table.Insert(NameId{1, 10, 42}, 7, "first", false);
 	EXPECT_EQ(table.FindCollision(1, 42, 7), nullptr);
-	const NameTable::Entry *other = table.FindCollision(1, 42, 8);
+	const DirectoryTable::Entry *other = table.FindCollision(1, 42, 8);
 	ASSERT_NE(other, nullptr);
 	EXPECT_EQ(other->Name(), "first");
 	/* other databases do not collide */
@@ -95,21 +95,21 @@ TEST(NameTable, CollisionIsAnotherFingerprint)
 	EXPECT_EQ(table.GetInfo().collisions, 1u);
 }
 
-TEST(NameTable, LongNamesAreCut)
+TEST(DirectoryTable, LongNamesAreCut)
 {
 	TestTable	t(4);
 	std::string long_name(300, 'x');
-	NameTable::Entry *e = t.table->Insert(NameId{1, 1, 1}, 1, long_name, false);
+	DirectoryTable::Entry *e = t.table->Insert(NameId{1, 1, 1}, 1, long_name, false);
 
 	ASSERT_NE(e, nullptr);
 	EXPECT_EQ(e->Name().size(), kStoredNameBytes);
 	EXPECT_TRUE(e->Truncated());
 }
 
-TEST(NameTable, CountsAddAndReset)
+TEST(DirectoryTable, CountsAddAndReset)
 {
 	TestTable	t(4);
-	NameTable::Entry *e = t.table->Insert(NameId{1, 1, 1}, 1, "n", false);
+	DirectoryTable::Entry *e = t.table->Insert(NameId{1, 1, 1}, 1, "n", false);
 	NameCounts	wait;
 
 	wait.acquisitions = 1;
@@ -139,10 +139,10 @@ TEST(NameTable, CountsAddAndReset)
 	EXPECT_EQ(t.table->GetInfo().last_reset, 12345);
 }
 
-TEST(NameTable, FullTableRefusesUntilEviction)
+TEST(DirectoryTable, FullTableRefusesUntilEviction)
 {
 	TestTable	t(20);
-	NameTable  &table = *t.table;
+	DirectoryTable  &table = *t.table;
 
 	for (int i = 0; i < 20; i++)
 		ASSERT_NE(table.Insert(NameId{1, 1, i}, 0, "n", false), nullptr);
@@ -168,10 +168,10 @@ EverythingInUse(std::uint32_t, std::int64_t, void *)
 	return true;
 }
 
-TEST(NameTable, EvictsIdleLeastUsedFirst)
+TEST(DirectoryTable, EvictsIdleLeastUsedFirst)
 {
 	TestTable	t(100);
-	NameTable  &table = *t.table;
+	DirectoryTable  &table = *t.table;
 
 	/* the in-use ones are the least used, yet they stay */
 	for (int i = 0; i < 100; i++)
@@ -199,10 +199,10 @@ AllButKey3InUse(std::uint32_t, std::int64_t key, void *)
 	return key != 3;
 }
 
-TEST(NameTable, NeverEvictsInUseWhileAnIdleEntryIsLeft)
+TEST(DirectoryTable, NeverEvictsInUseWhileAnIdleEntryIsLeft)
 {
 	TestTable	t(100);
-	NameTable  &table = *t.table;
+	DirectoryTable  &table = *t.table;
 
 	for (int i = 0; i < 100; i++)
 		table.Insert(NameId{1, 1, i}, 0, "n", false)->Add(Acquired(1000));
@@ -212,10 +212,10 @@ TEST(NameTable, NeverEvictsInUseWhileAnIdleEntryIsLeft)
 }
 
 /* Random inserts, evictions and lookups against a reference set. */
-TEST(NameTable, MatchesAReferenceModel)
+TEST(DirectoryTable, MatchesAReferenceModel)
 {
 	TestTable	t(64);
-	NameTable  &table = *t.table;
+	DirectoryTable  &table = *t.table;
 	std::mt19937_64 random(11);
 	std::set<std::tuple<std::uint32_t, std::uint32_t, std::int64_t>> model;
 
@@ -230,7 +230,7 @@ TEST(NameTable, MatchesAReferenceModel)
 		ASSERT_EQ(table.Find(id) != nullptr, present) << "step " << step;
 		if (!present)
 		{
-			NameTable::Entry *e = table.Insert(id, 0, "n", false);
+			DirectoryTable::Entry *e = table.Insert(id, 0, "n", false);
 
 			if (e == nullptr)
 			{
@@ -238,7 +238,7 @@ TEST(NameTable, MatchesAReferenceModel)
 				table.Evict(NothingInUse, nullptr, t.scratch.get());
 				model.clear();
 				for (std::uint32_t s = 0; s < table.SlotCount(); s++)
-					if (const NameTable::Entry *left = table.At(s))
+					if (const DirectoryTable::Entry *left = table.At(s))
 						model.insert(std::make_tuple(left->Id().database, left->Id().role, left->Id().key));
 				ASSERT_EQ(model.size(), 61u);	/* 5% of 64 is 3 */
 			}

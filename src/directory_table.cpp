@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * name_table.cpp
- *	  The shared name directory's hash table; see name_table.hpp.
+ * directory_table.cpp
+ *	  The shared name directory's hash table; see directory_table.hpp.
  *
  * Linear probing with backward-shift deletion, so there are no tombstones
  * and a run of occupied slots always ends at a free one.  The table has a
@@ -9,7 +9,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "name_table.hpp"
+#include "directory_table.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -47,8 +47,8 @@ AtomicMax(std::atomic<std::int64_t> &target, std::int64_t value)
 std::size_t
 HeaderBytes()
 {
-	return (sizeof(NameTable) + alignof(NameTable::Entry) - 1) / alignof(NameTable::Entry) *
-		alignof(NameTable::Entry);
+	return (sizeof(DirectoryTable) + alignof(DirectoryTable::Entry) - 1) / alignof(DirectoryTable::Entry) *
+		alignof(DirectoryTable::Entry);
 }
 
 std::uint32_t
@@ -89,7 +89,7 @@ NameCounts::Add(const NameCounts &other) noexcept
 }
 
 NameCounts
-NameTable::Entry::Counts() const noexcept
+DirectoryTable::Entry::Counts() const noexcept
 {
 	NameCounts	counts;
 
@@ -105,7 +105,7 @@ NameTable::Entry::Counts() const noexcept
 }
 
 void
-NameTable::Entry::Add(const NameCounts &counts) noexcept
+DirectoryTable::Entry::Add(const NameCounts &counts) noexcept
 {
 	constexpr auto relaxed = std::memory_order_relaxed;
 
@@ -127,15 +127,15 @@ NameTable::Entry::Add(const NameCounts &counts) noexcept
 }
 
 std::size_t
-NameTable::BytesFor(std::uint32_t capacity) noexcept
+DirectoryTable::BytesFor(std::uint32_t capacity) noexcept
 {
 	return HeaderBytes() + std::size_t{SlotCountFor(capacity)} * sizeof(Entry);
 }
 
-NameTable *
-NameTable::Create(void *memory, std::uint32_t capacity) noexcept
+DirectoryTable *
+DirectoryTable::Create(void *memory, std::uint32_t capacity) noexcept
 {
-	NameTable  *table = new (memory) NameTable();
+	DirectoryTable  *table = new (memory) DirectoryTable();
 	Entry	   *slots;
 
 	table->capacity_ = capacity;
@@ -155,20 +155,20 @@ NameTable::Create(void *memory, std::uint32_t capacity) noexcept
 	return table;
 }
 
-NameTable::Entry *
-NameTable::Slots() noexcept
+DirectoryTable::Entry *
+DirectoryTable::Slots() noexcept
 {
 	return reinterpret_cast<Entry *>(reinterpret_cast<char *>(this) + HeaderBytes());
 }
 
-const NameTable::Entry *
-NameTable::Slots() const noexcept
+const DirectoryTable::Entry *
+DirectoryTable::Slots() const noexcept
 {
 	return reinterpret_cast<const Entry *>(reinterpret_cast<const char *>(this) + HeaderBytes());
 }
 
 std::uint32_t
-NameTable::Home(std::uint32_t database, std::int64_t key) const noexcept
+DirectoryTable::Home(std::uint32_t database, std::int64_t key) const noexcept
 {
 	/* the key is already a hash; mix the database in and spread the bits */
 	std::uint64_t h = static_cast<std::uint64_t>(key) ^ (std::uint64_t{database} * 0x9e3779b97f4a7c15ULL);
@@ -180,13 +180,13 @@ NameTable::Home(std::uint32_t database, std::int64_t key) const noexcept
 }
 
 std::uint32_t
-NameTable::Next(std::uint32_t slot) const noexcept
+DirectoryTable::Next(std::uint32_t slot) const noexcept
 {
 	return slot + 1 == slot_count_ ? 0 : slot + 1;
 }
 
-NameTable::Entry *
-NameTable::Find(const NameId &id) noexcept
+DirectoryTable::Entry *
+DirectoryTable::Find(const NameId &id) noexcept
 {
 	Entry	   *slots = Slots();
 
@@ -200,8 +200,8 @@ NameTable::Find(const NameId &id) noexcept
 	return nullptr;
 }
 
-const NameTable::Entry *
-NameTable::FindAnyRole(std::uint32_t database, std::int64_t key) const noexcept
+const DirectoryTable::Entry *
+DirectoryTable::FindAnyRole(std::uint32_t database, std::int64_t key) const noexcept
 {
 	const Entry *slots = Slots();
 
@@ -211,8 +211,8 @@ NameTable::FindAnyRole(std::uint32_t database, std::int64_t key) const noexcept
 	return nullptr;
 }
 
-const NameTable::Entry *
-NameTable::FindCollision(std::uint32_t database, std::int64_t key,
+const DirectoryTable::Entry *
+DirectoryTable::FindCollision(std::uint32_t database, std::int64_t key,
 						 std::uint64_t fingerprint) const noexcept
 {
 	const Entry *slots = Slots();
@@ -224,8 +224,8 @@ NameTable::FindCollision(std::uint32_t database, std::int64_t key,
 	return nullptr;
 }
 
-NameTable::Entry *
-NameTable::Insert(const NameId &id, std::uint64_t fingerprint, std::string_view name,
+DirectoryTable::Entry *
+DirectoryTable::Insert(const NameId &id, std::uint64_t fingerprint, std::string_view name,
 				  bool truncated) noexcept
 {
 	Entry	   *slots = Slots();
@@ -263,7 +263,7 @@ NameTable::Insert(const NameId &id, std::uint64_t fingerprint, std::string_view 
 }
 
 void
-NameTable::MoveEntry(Entry &from, Entry &to) noexcept
+DirectoryTable::MoveEntry(Entry &from, Entry &to) noexcept
 {
 	constexpr auto relaxed = std::memory_order_relaxed;
 
@@ -291,7 +291,7 @@ NameTable::MoveEntry(Entry &from, Entry &to) noexcept
  * reachable without it.
  */
 void
-NameTable::EraseAt(std::uint32_t hole) noexcept
+DirectoryTable::EraseAt(std::uint32_t hole) noexcept
 {
 	Entry	   *slots = Slots();
 
@@ -310,13 +310,13 @@ NameTable::EraseAt(std::uint32_t hole) noexcept
 }
 
 std::size_t
-NameTable::EvictScratchBytes() const noexcept
+DirectoryTable::EvictScratchBytes() const noexcept
 {
 	return std::size_t{slot_count_} * sizeof(Candidate);
 }
 
 std::uint32_t
-NameTable::Evict(InUseFunction in_use, void *arg, void *scratch) noexcept
+DirectoryTable::Evict(InUseFunction in_use, void *arg, void *scratch) noexcept
 {
 	Entry	   *slots = Slots();
 	Candidate  *candidates = static_cast<Candidate *>(scratch);
@@ -368,7 +368,7 @@ NameTable::Evict(InUseFunction in_use, void *arg, void *scratch) noexcept
 }
 
 void
-NameTable::ResetCounts(std::int64_t now) noexcept
+DirectoryTable::ResetCounts(std::int64_t now) noexcept
 {
 	Entry	   *slots = Slots();
 
@@ -389,16 +389,16 @@ NameTable::ResetCounts(std::int64_t now) noexcept
 	last_reset_.store(now, std::memory_order_relaxed);
 }
 
-NameTable::Info
-NameTable::GetInfo() const noexcept
+DirectoryTable::Info
+DirectoryTable::GetInfo() const noexcept
 {
 	return Info{entries_, capacity_, evictions_.load(std::memory_order_relaxed),
 				collisions_.load(std::memory_order_relaxed), resets_.load(std::memory_order_relaxed),
 				last_reset_.load(std::memory_order_relaxed)};
 }
 
-const NameTable::Entry *
-NameTable::At(std::uint32_t slot) const noexcept
+const DirectoryTable::Entry *
+DirectoryTable::At(std::uint32_t slot) const noexcept
 {
 	const Entry *entry = &Slots()[slot];
 

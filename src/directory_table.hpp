@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * name_table.hpp
+ * directory_table.hpp
  *	  The shared name directory and per-name statistics: a fixed-size
  *	  open-addressing hash table laid out in a block of raw memory.
  *
@@ -58,7 +58,7 @@ struct NameId
 	std::int64_t key;
 };
 
-class NameTable
+class DirectoryTable
 {
 public:
 	class Entry
@@ -76,7 +76,7 @@ public:
 		void		Add(const NameCounts &counts) noexcept;
 
 	private:
-		friend class NameTable;
+		friend class DirectoryTable;
 
 		bool		used_;
 		bool		truncated_;
@@ -110,7 +110,7 @@ public:
 	static std::size_t BytesFor(std::uint32_t capacity) noexcept;
 
 	/* Lays out an empty table in memory of BytesFor(capacity) bytes, suitably aligned. */
-	static NameTable *Create(void *memory, std::uint32_t capacity) noexcept;
+	static DirectoryTable *Create(void *memory, std::uint32_t capacity) noexcept;
 
 	/* Scratch bytes Evict needs. */
 	std::size_t EvictScratchBytes() const noexcept;
@@ -155,7 +155,7 @@ public:
 	const Entry *At(std::uint32_t slot) const noexcept;
 
 private:
-	NameTable() = default;
+	DirectoryTable() = default;
 
 	std::uint32_t Home(std::uint32_t database, std::int64_t key) const noexcept;
 	std::uint32_t Next(std::uint32_t slot) const noexcept;
