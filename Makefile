@@ -1,19 +1,23 @@
 # advlock_named/Makefile
 
 EXTENSION = advlock_named
-EXTVERSION = 1.2
+EXTVERSION = 1.3
 MODULE_big = advlock_named
 # .cpp, not .cc: PGXS has JIT bitcode rules for .c and .cpp only
 OBJS = \
 	src/advlock_named.o \
 	src/key_cache.o \
+	src/lock_activity.o \
 	src/lock_ops.o \
 	src/lock_wait.o \
 	src/lock_status.o \
 	src/lock_target.o \
+	src/name_directory.o \
 	src/name_key.o \
+	src/directory_table.o \
 	src/name_table.o \
 	src/settings.o \
+	src/shared_state.o \
 	src/sha256.o \
 	src/sql_functions.o
 PGFILEDESC = "advlock_named - advisory locks keyed by text names"
@@ -21,10 +25,15 @@ PGFILEDESC = "advlock_named - advisory locks keyed by text names"
 # Install scripts share sql/ with the regression inputs; "--" tells them apart.
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
-REGRESS = key session_locks xact_locks registry lock_manager bad_input interop timed_locks upgrade limits name_sets sql_ascii
+REGRESS = key session_locks xact_locks registry lock_manager bad_input interop timed_locks upgrade \
+	limits name_sets sql_ascii nonsuper directory collision
 REGRESS_OPTS = --load-extension=$(EXTENSION)
-ISOLATION = shared_exclusive fair_queue scopes deadlock builtin_interop \
+# The specs that need the name directory: shared_preload_libraries on 15,
+# nothing on 17 and later (tools/run-tests.sh picks).
+ISOLATION_BASE = shared_exclusive fair_queue scopes deadlock builtin_interop \
 	timed_wait timed_fairness timed_deadlock set_order timed_set_giveback wait_order
+ISOLATION_DIRECTORY = lock_activity lock_stats
+ISOLATION = $(ISOLATION_BASE) $(ISOLATION_DIRECTORY)
 ISOLATION_OPTS = --load-extension=$(EXTENSION)
 TAP_TESTS = 1
 
@@ -59,9 +68,10 @@ EXTRA_CLEAN = results/ output_iso/ tmp_check/ tmp_check_iso/ log/ \
 	regression.diffs regression.out test/core_test
 
 # The pure C++ core, tested without a server.
-CORE_SOURCES = src/key_cache.cpp src/name_key.cpp src/name_table.cpp src/sha256.cpp
-test/core_test: test/core_test.cpp $(CORE_SOURCES) $(wildcard src/*.hpp)
-	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ test/core_test.cpp $(CORE_SOURCES) \
+CORE_SOURCES = src/directory_table.cpp src/key_cache.cpp src/name_key.cpp src/name_table.cpp src/sha256.cpp
+CORE_TESTS = test/core_test.cpp test/directory_table_test.cpp
+test/core_test: $(CORE_TESTS) $(CORE_SOURCES) $(wildcard src/*.hpp)
+	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ $(CORE_TESTS) $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread
 
 .PHONY: unit-test test test-matrix mutation-test demo bench dist deb

@@ -2,14 +2,17 @@
 -- ALTER EXTENSION ... UPDATE from every released version gives what a fresh
 -- install of the newest version gives.
 --
-CREATE FUNCTION extension_objects() RETURNS TABLE (object text, definition text, comment text)
+-- Privileges count too: 1.2 forgot to grant its view.
+CREATE FUNCTION extension_objects() RETURNS TABLE (object text, definition text, comment text, privileges text)
 LANGUAGE sql AS $$
 	SELECT pg_describe_object(d.classid, d.objid, d.objsubid),
 		   coalesce(pg_get_functiondef(p.oid), pg_get_viewdef(d.objid)::text, ''),
-		   coalesce(obj_description(p.oid, 'pg_proc'), obj_description(d.objid, 'pg_class'))
+		   coalesce(obj_description(p.oid, 'pg_proc'), obj_description(d.objid, 'pg_class')),
+		   coalesce(p.proacl::text, c.relacl::text, '')
 	FROM pg_depend d
 	JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'advlock_named'
 	LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+	LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
 	WHERE d.deptype = 'e'
 $$;
 
@@ -38,6 +41,7 @@ $$;
 
 SELECT * FROM upgrade_differences('1.0');
 SELECT * FROM upgrade_differences('1.1');
+SELECT * FROM upgrade_differences('1.2');
 
 -- a lock held across an update stays held and registered
 DROP EXTENSION advlock_named;

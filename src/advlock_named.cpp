@@ -31,11 +31,14 @@ void		_PG_init(void);
 }
 
 #include "lock_ops.hpp"
+#include "name_directory.hpp"
 #include "settings.hpp"
 
 void
 _PG_init(void)
 {
+	/* first: its setting must exist before DefineSettings reserves the prefix */
+	advlock_named::InitNameDirectory();	/* name directory and statistics */
 	advlock_named::DefineSettings();
 	advlock_named::RegisterLockCallbacks();
 }

@@ -34,6 +34,7 @@ extern "C" {
 
 #include "lock_ops.hpp"
 #include "lock_wait.hpp"
+#include "name_directory.hpp"
 #include "pg_compat.hpp"
 #include "settings.hpp"
 
@@ -200,15 +201,24 @@ EntryFor(const LockTarget &target)
 }
 
 /*
- * Takes one lock in the lock manager.  A free lock never pays for the wait's
- * error handling or the timed wait's subtransaction.
+ * Takes one lock in the lock manager and counts the outcome in the name
+ * directory's statistics.  A free lock never pays for the wait's error
+ * handling or the timed wait's subtransaction.
  */
 bool
 TakeLock(const LOCKTAG *tag, LOCKMODE lockmode, bool session, int timeout_ms)
 {
 	if (LockAcquire(tag, lockmode, session, true) != LOCKACQUIRE_NOT_AVAIL)
+	{
+		CountAcquired(tag);
 		return true;
-	return timeout_ms != 0 && WaitForLock(tag, lockmode, session, timeout_ms);
+	}
+	if (timeout_ms == 0)
+	{
+		CountTryFailed(tag);
+		return false;
+	}
+	return WaitForLockCounted(tag, lockmode, session, timeout_ms);
 }
 
 void
@@ -339,6 +349,7 @@ AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeo
 	NameEntry  *entry;
 
 	PreventUseInParallelWorker();
+	NoteNameUsed(target);
 	entry = EntryFor(target);
 	if (!TakeLock(&target.tag, ToLockManagerMode(mode), session, timeout_ms))
 		return false;
@@ -357,6 +368,8 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 	bool		complete = true;
 
 	PreventUseInParallelWorker();
+	for (int i = 0; i < count; i++)
+		NoteNameUsed(targets[i]);
 
 	PG_TRY();
 	{

@@ -37,6 +37,7 @@ PG_FUNCTION_INFO_V1(named_lock_waits);
 #include <algorithm>
 
 #include "lock_ops.hpp"
+#include "name_directory.hpp"
 
 using advlock_named::LockTarget;
 
@@ -292,6 +293,8 @@ named_lock_waits(PG_FUNCTION_ARGS)
 					values[2] = WaitStartDatum(waiter.waitStart, &nulls[2]);
 					values[3] = Int64GetDatum(KeyOf(waiter.locktag));
 					values[4] = NameDatum(known, known_count, KeyOf(waiter.locktag), &nulls[4]);
+					if (nulls[4])	/* name directory */
+						values[4] = advlock_named::DirectoryName(KeyOf(waiter.locktag), waiter.pid, &nulls[4]);
 					values[5] = PidDatum(blocker.pid, &nulls[5]);
 					values[6] = CStringGetTextDatum(ModeName(mode));
 					values[7] = BoolGetDatum(granted);

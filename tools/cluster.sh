@@ -171,6 +171,22 @@ cluster_start() {
 	CLUSTER_RUNNING=1
 }
 
+# Restarts the cluster of cluster_start with more server settings
+# ("-c name=value ..."), keeping its data.
+cluster_restart() {
+	local bindir
+	bindir=$("$PG_CONFIG" --bindir)
+	as_cluster_user "$bindir/pg_ctl" -D "$WORKDIR/data" -l "$WORKDIR/server.log" -w \
+		-o "-c listen_addresses='' -k $PGHOST -p $PGPORT -c fsync=off -c max_prepared_transactions=5 ${CLUSTER_OPTIONS:-} $1" \
+		restart >/dev/null ||
+		{ cat "$WORKDIR/server.log"; die "the server did not restart"; }
+}
+
+# The major version of $PG_CONFIG's server, e.g. 15.
+pg_major() {
+	"$PG_CONFIG" --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/'
+}
+
 cluster_stop() {
 	if [ "${CLUSTER_RUNNING:-0}" = 1 ]; then
 		as_cluster_user "$("$PG_CONFIG" --bindir)/pg_ctl" -D "$WORKDIR/data" -m fast -w stop >/dev/null 2>&1 || true

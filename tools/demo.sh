@@ -4,7 +4,10 @@
 # Three importers hold the shared lock on "import"; an analysis job asks
 # for the exclusive lock and waits for them; a late importer arrives while
 # the analysis job waits and queues behind it.  Every job logs what happens
-# to it, and the demo prints the merged timeline.
+# to it; the demo shows the lock queue by name from another session
+# (named_lock_activity), then the merged timeline and the per-name
+# statistics.  The server preloads the library, which the name directory
+# needs on PostgreSQL 15.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cluster.sh
@@ -13,6 +16,7 @@ trap cleanup EXIT
 ensure_prerequisites
 build_and_install
 make_workdir
+CLUSTER_OPTIONS="-c shared_preload_libraries=advlock_named"
 cluster_start
 say "server $("$PG_CONFIG" --version) on socket $PGHOST, port $PGPORT"
 
@@ -27,7 +31,7 @@ SQL
 # job NAME MODE SECONDS: take the lock on "import", work, release it.
 job() {
 	local name=$1 mode=$2 seconds=$3
-	psql_q >/dev/null <<SQL
+	PGAPPNAME=$name psql_q >/dev/null <<SQL
 SELECT log_event('$name', 'asks for the $mode lock');
 SELECT named_lock_$mode('import');
 SELECT log_event('$name', 'got the $mode lock, works for ${seconds}s');
@@ -52,13 +56,14 @@ say "a late importer arrives while the analysis job waits"
 job importer-4 shared 1 & pids+=($!)
 wait_until "$(lock_requests import false)" 2 "two queued requests"
 
-say "the lock queue right now (pg_locks, pg_blocking_pids):"
+say "the lock queue right now, by name, as any other session sees it (named_lock_activity):"
 psql -X -v ON_ERROR_STOP=1 -c "
-	SELECT l.pid, l.mode, l.granted, pg_blocking_pids(l.pid) AS blocked_by
-	FROM pg_locks l
-	WHERE l.locktype = 'advisory'
-	  AND (l.classid::bigint << 32 | l.objid::bigint) = named_lock_key('import')
-	ORDER BY l.granted DESC, l.pid"
+	SELECT a.name, a.application_name AS job, a.mode, a.granted,
+		   to_char(now() - a.wait_start, 'SS.MS') AS \"waiting (s)\",
+		   ARRAY(SELECT b.application_name FROM pg_stat_activity b
+				 WHERE b.pid = ANY (a.blocked_by) ORDER BY 1) AS blocked_by
+	FROM named_lock_activity a
+	ORDER BY a.name, a.granted DESC, a.wait_start, a.application_name"
 
 for pid in "${pids[@]}"; do wait "$pid"; done
 
@@ -66,6 +71,12 @@ say "timeline"
 psql -X -v ON_ERROR_STOP=1 -c "
 	SELECT to_char(at - min(at) OVER (), 'SS.MS') AS \"t (s)\", job, event
 	FROM timeline ORDER BY at"
+
+say "per-name statistics (named_lock_stats)"
+psql -X -v ON_ERROR_STOP=1 -c "
+	SELECT name, acquisitions, waited_acquisitions AS waited, round(total_wait_ms) AS total_wait_ms,
+		   round(max_wait_ms) AS max_wait_ms, timeouts, failed_tries, deadlocks
+	FROM named_lock_stats WHERE database = current_database() ORDER BY name"
 
 # The point of the story, checked rather than just shown.
 verdict=$(psql_q -c "

@@ -1,0 +1,176 @@
+/*-------------------------------------------------------------------------
+ *
+ * directory_table.hpp
+ *	  The shared name directory and per-name statistics: a fixed-size
+ *	  open-addressing hash table laid out in a block of raw memory.
+ *
+ * One entry per (database, role, key): the name that key was taken under
+ * (its first kStoredNameBytes bytes), a second 64-bit fingerprint of the
+ * whole name for collision detection, and the lock statistics of that role
+ * on that name.  Every entry of one (database, key) probes from the same
+ * home slot, so the entries of all roles of a key lie in one run and a
+ * lookup by (database, key) alone stops at the first free slot.
+ *
+ * The memory comes from the glue (the main shared memory segment when the
+ * library is preloaded, a DSM registry segment otherwise), and so does the
+ * locking: the caller holds the directory's LWLock, shared for lookups and
+ * for adding counts (the counters are atomics), exclusive for inserting,
+ * evicting and resetting.  Timestamps are opaque 64-bit values
+ * (PostgreSQL's TimestampTz in practice).
+ *
+ * Pure C++: no PostgreSQL header, no allocation, nothing throws.
+ *
+ *-------------------------------------------------------------------------
+ */
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace advlock_named {
+
+/* Longest prefix of a name the directory keeps, in bytes. */
+constexpr std::size_t kStoredNameBytes = 128;
+
+/* Lock statistics of one name, as plain numbers (pending or a snapshot). */
+struct NameCounts
+{
+	std::uint64_t acquisitions = 0;	/* granted requests, at once or after a wait */
+	std::uint64_t waited = 0;		/* of those, granted after a wait */
+	std::uint64_t timeouts = 0;		/* timed waits that gave up */
+	std::uint64_t failed_tries = 0; /* try calls that found the lock taken */
+	std::uint64_t deadlocks = 0;	/* waits ended by a deadlock error */
+	std::int64_t total_wait_us = 0; /* time in the lock queue, all waits */
+	std::int64_t max_wait_us = 0;
+	std::int64_t last_acquired = 0; /* 0: never */
+
+	bool		Empty() const noexcept;
+	void		Add(const NameCounts &other) noexcept;
+};
+
+/* Who took a name where: the table's key. */
+struct NameId
+{
+	std::uint32_t database;
+	std::uint32_t role;
+	std::int64_t key;
+};
+
+class DirectoryTable
+{
+public:
+	class Entry
+	{
+	public:
+		NameId		Id() const noexcept { return id_; }
+		std::uint64_t Fingerprint() const noexcept { return fingerprint_; }
+		std::string_view Name() const noexcept { return std::string_view(name_, name_length_); }
+		/* whether Name() is a prefix of a longer name */
+		bool		Truncated() const noexcept { return truncated_; }
+		NameCounts	Counts() const noexcept;
+		std::uint64_t Usage() const noexcept { return usage_.load(std::memory_order_relaxed); }
+
+		/* Adds counts; safe under a shared lock. */
+		void		Add(const NameCounts &counts) noexcept;
+
+	private:
+		friend class DirectoryTable;
+
+		bool		used_;
+		bool		truncated_;
+		std::uint16_t name_length_;
+		NameId		id_;
+		std::uint64_t fingerprint_;
+		char		name_[kStoredNameBytes];
+		std::atomic<std::uint64_t> usage_;
+		std::atomic<std::uint64_t> acquisitions_;
+		std::atomic<std::uint64_t> waited_;
+		std::atomic<std::uint64_t> timeouts_;
+		std::atomic<std::uint64_t> failed_tries_;
+		std::atomic<std::uint64_t> deadlocks_;
+		std::atomic<std::int64_t> total_wait_us_;
+		std::atomic<std::int64_t> max_wait_us_;
+		std::atomic<std::int64_t> last_acquired_;
+	};
+
+	/* The directory-wide figures of the info view. */
+	struct Info
+	{
+		std::uint32_t entries;
+		std::uint32_t capacity;
+		std::uint64_t evictions;
+		std::uint64_t collisions;
+		std::uint64_t resets;
+		std::int64_t last_reset;	/* 0: never reset */
+	};
+
+	/* Bytes a table of capacity entries needs. */
+	static std::size_t BytesFor(std::uint32_t capacity) noexcept;
+
+	/* Lays out an empty table in memory of BytesFor(capacity) bytes, suitably aligned. */
+	static DirectoryTable *Create(void *memory, std::uint32_t capacity) noexcept;
+
+	/* Scratch bytes Evict needs. */
+	std::size_t EvictScratchBytes() const noexcept;
+
+	/* The entry of id, or nullptr. */
+	Entry	   *Find(const NameId &id) noexcept;
+
+	/* Some entry of (database, key), whatever its role, or nullptr. */
+	const Entry *FindAnyRole(std::uint32_t database, std::int64_t key) const noexcept;
+
+	/* An entry of (database, key) whose fingerprint differs, or nullptr. */
+	const Entry *FindCollision(std::uint32_t database, std::int64_t key,
+							   std::uint64_t fingerprint) const noexcept;
+
+	/*
+	 * Adds an entry (exclusive lock; id must not be present).  name is cut to
+	 * kStoredNameBytes by the caller, which knows the encoding; truncated
+	 * says it was.  nullptr when the table is full.
+	 */
+	Entry	   *Insert(const NameId &id, std::uint64_t fingerprint, std::string_view name,
+					   bool truncated) noexcept;
+
+	/*
+	 * Makes room (exclusive lock): removes about 5% of the capacity, the
+	 * least used first, among the entries for which in_use(database, key,
+	 * arg) is false; only when every entry is in use, the least used of
+	 * those.  Decays every usage count.  scratch has EvictScratchBytes()
+	 * bytes.  Returns how many entries went.
+	 */
+	using InUseFunction = bool (*)(std::uint32_t database, std::int64_t key, void *arg);
+	std::uint32_t Evict(InUseFunction in_use, void *arg, void *scratch) noexcept;
+
+	/* Zeroes every entry's counts (exclusive lock); names stay. */
+	void		ResetCounts(std::int64_t now) noexcept;
+
+	void		NoteCollision() noexcept { collisions_.fetch_add(1, std::memory_order_relaxed); }
+
+	Info		GetInfo() const noexcept;
+
+	/* Iteration over the slots: At(i) is nullptr for a free slot. */
+	std::uint32_t SlotCount() const noexcept { return slot_count_; }
+	const Entry *At(std::uint32_t slot) const noexcept;
+
+private:
+	DirectoryTable() = default;
+
+	std::uint32_t Home(std::uint32_t database, std::int64_t key) const noexcept;
+	std::uint32_t Next(std::uint32_t slot) const noexcept;
+	void		EraseAt(std::uint32_t slot) noexcept;
+	static void MoveEntry(Entry &from, Entry &to) noexcept;
+	Entry	   *Slots() noexcept;
+	const Entry *Slots() const noexcept;
+
+	std::uint32_t capacity_;	/* most entries */
+	std::uint32_t slot_count_;	/* more slots than entries, for short probes */
+	std::uint32_t entries_;
+	std::atomic<std::uint64_t> evictions_;
+	std::atomic<std::uint64_t> collisions_;
+	std::atomic<std::uint64_t> resets_;
+	std::atomic<std::int64_t> last_reset_;
+};
+
+} // namespace advlock_named

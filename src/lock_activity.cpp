@@ -1,0 +1,247 @@
+/*-------------------------------------------------------------------------
+ *
+ * lock_activity.cpp
+ *	  The SQL functions over the shared name directory: every advisory lock
+ *	  request on an int8 key by name, the per-name statistics, their info
+ *	  row and their reset.
+ *
+ * Names follow pg_stat_activity's privacy rule: a name is shown when the
+ * current user has the privileges of the role it belongs to (the backend's
+ * role for a lock request, the counting role for statistics), or of
+ * pg_read_all_stats; otherwise it is NULL and the key still identifies the
+ * lock.
+ *
+ * Glue layer; see advlock_named.cpp for the rules every glue file follows.
+ *
+ *-------------------------------------------------------------------------
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "storage/lwlock.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+/* Entry points the server looks up by name; see PG_CXXFLAGS in the Makefile. */
+#pragma GCC visibility push(default)
+PG_FUNCTION_INFO_V1(named_lock_activity);
+PG_FUNCTION_INFO_V1(named_lock_stats);
+PG_FUNCTION_INFO_V1(named_lock_stats_info);
+PG_FUNCTION_INFO_V1(named_lock_stats_reset);
+#pragma GCC visibility pop
+}
+
+#include "name_directory.hpp"
+#include "pg_compat.hpp"
+
+using advlock_named::NameCounts;
+using advlock_named::DirectoryTable;
+
+namespace {
+
+/* An advisory lock on an int8 key in this database: what a named lock is. */
+bool
+IsInt8KeyLockHere(const LOCKTAG &tag)
+{
+	return tag.locktag_type == LOCKTAG_ADVISORY && tag.locktag_lockmethodid == USER_LOCKMETHOD &&
+		tag.locktag_field1 == MyDatabaseId && tag.locktag_field4 == 1;
+}
+
+int64
+KeyOf(const LOCKTAG &tag)
+{
+	return (int64) (((uint64) tag.locktag_field2 << 32) | tag.locktag_field3);
+}
+
+double
+Milliseconds(int64 microseconds)
+{
+	return microseconds / 1000.0;
+}
+
+/* One directory entry, copied out under the lock. */
+struct StatsRow
+{
+	advlock_named::NameId id;
+	NameCounts	counts;
+	uint16		name_length;
+	char		name[advlock_named::kStoredNameBytes];
+};
+
+} // namespace
+
+/*
+ * named_lock_activity() returns setof (name text, key bigint, pid integer,
+ * mode text, granted boolean, wait_start timestamptz, blocked_by integer[])
+ *
+ * One row per advisory lock request on an int8 key in this database and
+ * mode: holders and waiters, named from the directory.  blocked_by is
+ * pg_blocking_pids() of a waiter, empty for a granted request.
+ */
+Datum
+named_lock_activity(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LockData   *status;
+
+	(void) advlock_named::RequireDirectory();
+	InitMaterializedSRF(fcinfo, 0);
+	status = GetLockStatusData();
+
+	for (int i = 0; i < status->nelements; i++)
+	{
+		const LockInstanceData &instance = status->locks[i];
+
+		if (!IsInt8KeyLockHere(instance.locktag))
+			continue;
+		for (LOCKMODE mode : {ShareLock, ExclusiveLock})
+		{
+			bool		granted = (instance.holdMask & LOCKBIT_ON(mode)) != 0;
+			bool		waiting = instance.waitLockMode == mode;
+			Datum		values[7];
+			bool		nulls[7] = {false, false, false, false, false, false, false};
+
+			if (!granted && !waiting)
+				continue;
+			values[0] = advlock_named::DirectoryName(KeyOf(instance.locktag), instance.pid, &nulls[0]);
+			values[1] = Int64GetDatum(KeyOf(instance.locktag));
+			values[2] = Int32GetDatum(instance.pid);
+			nulls[2] = instance.pid == 0;	/* a prepared transaction */
+			values[3] = CStringGetTextDatum(mode == ShareLock ? "shared" : "exclusive");
+			values[4] = BoolGetDatum(granted);
+			values[5] = TimestampTzGetDatum(instance.waitStart);
+			nulls[5] = granted || instance.waitStart == 0;
+			if (granted)
+				values[6] = PointerGetDatum(construct_empty_array(INT4OID));
+			else
+				values[6] = DirectFunctionCall1(pg_blocking_pids, Int32GetDatum(instance.pid));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}
+
+/*
+ * named_lock_stats() returns setof (userid oid, dbid oid, name text, key
+ * bigint, acquisitions bigint, waited_acquisitions bigint, total_wait_ms
+ * double precision, max_wait_ms double precision, timeouts bigint,
+ * failed_tries bigint, deadlocks bigint, last_acquired timestamptz)
+ *
+ * One row per role, database and name the directory holds, after this
+ * backend's own pending counts are flushed.
+ */
+Datum
+named_lock_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	DirectoryTable  *table = advlock_named::RequireDirectory();
+	StatsRow   *rows;
+	uint32		count = 0;
+
+	advlock_named::FlushNameCounts();
+	InitMaterializedSRF(fcinfo, 0);
+
+	rows = static_cast<StatsRow *>(palloc_extended(sizeof(StatsRow) * table->SlotCount(),
+												   MCXT_ALLOC_HUGE));
+	LWLockAcquire(advlock_named::DirectoryLock(), LW_SHARED);
+	for (uint32 slot = 0; slot < table->SlotCount(); slot++)
+	{
+		const DirectoryTable::Entry *entry = table->At(slot);
+		std::string_view name;
+
+		if (entry == nullptr)
+			continue;
+		name = entry->Name();
+		rows[count].id = entry->Id();
+		rows[count].counts = entry->Counts();
+		rows[count].name_length = (uint16) name.size();
+		memcpy(rows[count].name, name.data(), name.size());
+		count++;
+	}
+	LWLockRelease(advlock_named::DirectoryLock());
+
+	for (uint32 i = 0; i < count; i++)
+	{
+		const StatsRow &row = rows[i];
+		Datum		values[12];
+		bool		nulls[12] = {false};
+
+		values[0] = ObjectIdGetDatum(row.id.role);
+		values[1] = ObjectIdGetDatum(row.id.database);
+		if (advlock_named::MaySeeNamesOf(row.id.role))
+			values[2] = PointerGetDatum(cstring_to_text_with_len(row.name, row.name_length));
+		else
+			nulls[2] = true;
+		values[3] = Int64GetDatum(row.id.key);
+		values[4] = Int64GetDatum((int64) row.counts.acquisitions);
+		values[5] = Int64GetDatum((int64) row.counts.waited);
+		values[6] = Float8GetDatum(Milliseconds(row.counts.total_wait_us));
+		values[7] = Float8GetDatum(Milliseconds(row.counts.max_wait_us));
+		values[8] = Int64GetDatum((int64) row.counts.timeouts);
+		values[9] = Int64GetDatum((int64) row.counts.failed_tries);
+		values[10] = Int64GetDatum((int64) row.counts.deadlocks);
+		values[11] = TimestampTzGetDatum(row.counts.last_acquired);
+		nulls[11] = row.counts.last_acquired == 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * named_lock_stats_info(OUT names integer, OUT max_names integer, OUT
+ * evictions bigint, OUT collisions bigint, OUT resets bigint, OUT
+ * stats_reset timestamptz)
+ */
+Datum
+named_lock_stats_info(PG_FUNCTION_ARGS)
+{
+	DirectoryTable  *table = advlock_named::RequireDirectory();
+	DirectoryTable::Info info;
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	LWLockAcquire(advlock_named::DirectoryLock(), LW_SHARED);
+	info = table->GetInfo();
+	LWLockRelease(advlock_named::DirectoryLock());
+
+	values[0] = Int32GetDatum((int32) info.entries);
+	values[1] = Int32GetDatum((int32) info.capacity);
+	values[2] = Int64GetDatum((int64) info.evictions);
+	values[3] = Int64GetDatum((int64) info.collisions);
+	values[4] = Int64GetDatum((int64) info.resets);
+	values[5] = TimestampTzGetDatum(info.last_reset);
+	nulls[5] = info.last_reset == 0;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * named_lock_stats_reset() returns void
+ *
+ * Zeroes every name's counts (names stay in the directory) and this
+ * backend's pending ones.  Superuser only unless granted.
+ */
+Datum
+named_lock_stats_reset(PG_FUNCTION_ARGS)
+{
+	DirectoryTable  *table = advlock_named::RequireDirectory();
+	TimestampTz now = GetCurrentTimestamp();
+
+	advlock_named::DiscardNameCounts();
+	LWLockAcquire(advlock_named::DirectoryLock(), LW_EXCLUSIVE);
+	table->ResetCounts(now);
+	LWLockRelease(advlock_named::DirectoryLock());
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,616 @@
+/*-------------------------------------------------------------------------
+ *
+ * name_directory.cpp
+ *	  Publishing names into the shared directory and counting lock
+ *	  requests per name; see name_directory.hpp.
+ *
+ * The lock path touches only backend-local state: a dynahash of the names
+ * this backend published (per role), each with its pending counts.  Shared
+ * memory is written when a name is first published by this backend, and
+ * when the pending counts are flushed:
+ *	- right after a wait (granted or timed out): waits are slow anyway;
+ *	- at the end of a transaction that failed a try or hit a deadlock;
+ *	- at a lock acquisition or transaction end at least a second after the
+ *	  previous flush;
+ *	- when this backend reads named_lock_stats, and when it exits.
+ *
+ * Glue layer; see advlock_named.cpp for the rules every glue file follows.
+ * Only plain data lives here; nothing called after a lock is granted can
+ * raise an ERROR.
+ *
+ *-------------------------------------------------------------------------
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lock.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+}
+
+#include <algorithm>
+#include <new>
+#include <utility>
+
+#include "lock_wait.hpp"
+#include "name_directory.hpp"
+#include "pg_compat.hpp"
+#include "sha256.hpp"
+
+namespace advlock_named {
+namespace {
+
+/* The local hash is cleared (after a flush) when it reaches this many names. */
+constexpr long kMaxLocalNames = 4096;
+
+struct LocalKey
+{
+	int64		key;
+	Oid			role;
+	uint32		padding;		/* zero: the hash compares the whole key */
+};
+
+/* One name this backend used under one role. */
+struct LocalName
+{
+	LocalKey	id;				/* first: the hash key */
+	bool		published;		/* the directory has our entry */
+	bool		has_pending;
+	bool		truncated;
+	uint16		name_length;
+	int			full_length;	/* of the whole name, in bytes */
+	uint64		fingerprint;
+	uint64		warned_fingerprint; /* the other name's, once warned; 0: none */
+	NameCounts	pending;
+	char		name[kStoredNameBytes];	/* server encoding, cut at a character */
+};
+
+HTAB	   *local_names = NULL;
+LocalName  *last_noted = NULL;	/* the entry NoteNameUsed saw last, for the Count calls */
+bool		pending_any = false;
+bool		flush_at_transaction_end = false;
+TimestampTz last_flush = 0;
+bool		exit_callback_registered = false;
+
+void
+CreateLocalNames()
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(LocalKey);
+	ctl.entrysize = sizeof(LocalName);
+	ctl.hcxt = TopMemoryContext;
+	local_names = hash_create("advlock_named names used", 64, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	last_noted = NULL;
+}
+
+LocalKey
+MakeLocalKey(int64 key)
+{
+	return LocalKey{key, GetUserId(), 0};
+}
+
+int64
+KeyOfTag(const LOCKTAG *tag)
+{
+	return (int64) (((uint64) tag->locktag_field2 << 32) | tag->locktag_field3);
+}
+
+/* The local entry for a tag under the current role, or NULL; never raises an ERROR. */
+LocalName  *
+LocalFor(const LOCKTAG *tag)
+{
+	LocalKey	id;
+
+	if (local_names == NULL)
+		return NULL;
+	id = MakeLocalKey(KeyOfTag(tag));
+	if (last_noted != NULL && last_noted->id.key == id.key && last_noted->id.role == id.role)
+		return last_noted;
+	return static_cast<LocalName *>(hash_search(local_names, &id, HASH_FIND, NULL));
+}
+
+void
+MarkPending(LocalName *entry)
+{
+	entry->has_pending = true;
+	pending_any = true;
+}
+
+/* The second 64 bits of the SHA-256 digest of the name's UTF-8 bytes. */
+uint64
+FingerprintOf(const LockTarget &target)
+{
+	char	   *utf8 = pg_server_to_any(target.name, target.name_length, PG_UTF8);
+	size_t		utf8_length = utf8 == target.name ? (size_t) target.name_length : strlen(utf8);
+	Sha256Digest digest = Sha256(std::string_view(utf8, utf8_length));
+	uint64		fingerprint = 0;
+
+	for (int i = 8; i < 16; i++)
+		fingerprint = (fingerprint << 8) | digest[i];
+	if (utf8 != target.name)
+		pfree(utf8);
+	return fingerprint;
+}
+
+void
+InitLocalName(LocalName *entry, const LockTarget &target)
+{
+	int			stored = pg_mbcliplen(target.name, target.name_length, kStoredNameBytes);
+
+	entry->published = false;
+	entry->has_pending = false;
+	entry->truncated = stored < target.name_length;
+	entry->name_length = (uint16) stored;
+	entry->full_length = target.name_length;
+	entry->fingerprint = FingerprintOf(target);
+	entry->warned_fingerprint = 0;
+	new (&entry->pending) NameCounts();
+	memcpy(entry->name, target.name, stored);
+}
+
+NameId
+SharedId(const LocalName &entry)
+{
+	return NameId{MyDatabaseId, entry.id.role, entry.id.key};
+}
+
+std::string_view
+StoredName(const LocalName &entry)
+{
+	return std::string_view(entry.name, entry.name_length);
+}
+
+/* The (database, key) pairs somebody holds or waits for, sorted. */
+struct InUseKeys
+{
+	std::pair<uint32, int64> *keys;
+	int			count;
+};
+
+bool
+KeyInUse(uint32 database, int64 key, void *arg)
+{
+	const InUseKeys *in_use = static_cast<const InUseKeys *>(arg);
+
+	return std::binary_search(in_use->keys, in_use->keys + in_use->count, std::make_pair(database, key));
+}
+
+InUseKeys
+CollectKeysInUse()
+{
+	LockData   *status = GetLockStatusData();
+	InUseKeys	in_use;
+
+	in_use.keys = static_cast<std::pair<uint32, int64> *>(
+		palloc((status->nelements + 1) * sizeof(std::pair<uint32, int64>)));
+	in_use.count = 0;
+	for (int i = 0; i < status->nelements; i++)
+	{
+		const LOCKTAG &tag = status->locks[i].locktag;
+
+		if (tag.locktag_type != LOCKTAG_ADVISORY || tag.locktag_lockmethodid != USER_LOCKMETHOD ||
+			tag.locktag_field4 != 1)
+			continue;
+		in_use.keys[in_use.count++] = std::make_pair((uint32) tag.locktag_field1, KeyOfTag(&tag));
+	}
+	std::sort(in_use.keys, in_use.keys + in_use.count);
+	in_use.count = std::unique(in_use.keys, in_use.keys + in_use.count) - in_use.keys;
+	return in_use;
+}
+
+/*
+ * Creates our entry.  With make_room, a full directory first evicts idle
+ * names (which may raise an ERROR: only before a lock is requested);
+ * without, a full directory leaves the entry unpublished.
+ */
+bool
+InsertShared(DirectoryTable *table, const LocalName &entry, bool make_room)
+{
+	NameId		id = SharedId(entry);
+	bool		inserted;
+	InUseKeys	in_use;
+	void	   *scratch;
+
+	LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
+	inserted = table->Find(id) != nullptr ||
+		table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated) != nullptr;
+	LWLockRelease(DirectoryLock());
+	if (inserted || !make_room)
+		return inserted;
+
+	/* everything that can fail happens before the exclusive lock */
+	in_use = CollectKeysInUse();
+	scratch = palloc(table->EvictScratchBytes());
+	LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
+	inserted = table->Find(id) != nullptr;
+	if (!inserted)
+	{
+		(void) table->Evict(KeyInUse, &in_use, scratch);
+		inserted = table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated) != nullptr;
+	}
+	LWLockRelease(DirectoryLock());
+	pfree(scratch);
+	pfree(in_use.keys);
+	return inserted;
+}
+
+void
+WarnCollision(const LocalName &entry, const char *other_name, int other_length, bool other_truncated)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_WARNING),
+			 errmsg("lock name shares its key with another name"),
+			 errdetail("The names \"%.*s\"%s and \"%.*s\"%s both have key " INT64_FORMAT "; they are the same lock.",
+					   (int) entry.name_length, entry.name, entry.truncated ? " (cut short)" : "",
+					   other_length, other_name, other_truncated ? " (cut short)" : "", entry.id.key),
+			 errhint("Rename one of them, for example by adding a suffix.")));
+}
+
+/*
+ * Whether target is the name entry was made for.  Names longer than the
+ * stored prefix compare by that prefix and their length, which only a
+ * 64-bit key collision between two such names could fool.
+ */
+bool
+SameName(const LocalName &entry, const LockTarget &target)
+{
+	return entry.full_length == target.name_length &&
+		memcmp(entry.name, target.name, entry.name_length) == 0;
+}
+
+/* This backend used another name with the key of entry: once per pair, warn and count. */
+void
+NoteLocalCollision(DirectoryTable *table, LocalName *entry, const LockTarget &target)
+{
+	uint64		fingerprint = FingerprintOf(target);
+	int			stored = pg_mbcliplen(target.name, target.name_length, kStoredNameBytes);
+
+	if (fingerprint == entry->fingerprint || fingerprint == entry->warned_fingerprint)
+		return;
+	entry->warned_fingerprint = fingerprint;
+	table->NoteCollision();
+	WarnCollision(*entry, target.name, stored, stored < target.name_length);
+}
+
+void
+Publish(DirectoryTable *table, LocalName *entry)
+{
+	NameId		id = SharedId(*entry);
+	bool		present;
+	const DirectoryTable::Entry *other;
+	bool		collided = false;
+	uint64		other_fingerprint = 0;
+	char		other_name[kStoredNameBytes + 1];
+	bool		other_truncated = false;
+
+	LWLockAcquire(DirectoryLock(), LW_SHARED);
+	present = table->Find(id) != nullptr;
+	other = table->FindCollision(id.database, id.key, entry->fingerprint);
+	if (other != nullptr && other->Fingerprint() != entry->warned_fingerprint)
+	{
+		std::string_view name = other->Name();
+
+		collided = true;
+		other_fingerprint = other->Fingerprint();
+		other_truncated = other->Truncated();
+		memcpy(other_name, name.data(), name.size());
+		other_name[name.size()] = '\0';
+	}
+	LWLockRelease(DirectoryLock());
+
+	if (!present)
+		(void) InsertShared(table, *entry, true);
+	entry->published = true;
+
+	if (collided)
+	{
+		/* once per backend and pair */
+		entry->warned_fingerprint = other_fingerprint;
+		table->NoteCollision();
+		WarnCollision(*entry, other_name, (int) strlen(other_name), other_truncated);
+	}
+}
+
+/* Moves pending counts into the directory; never raises an ERROR. */
+void
+Flush(bool may_insert)
+{
+	DirectoryTable  *table = AttachedDirectory();
+	HASH_SEQ_STATUS scan;
+	LocalName  *entry;
+	bool		missing = false;
+
+	if (!pending_any || table == nullptr || local_names == NULL)
+		return;
+
+	LWLockAcquire(DirectoryLock(), LW_SHARED);
+	hash_seq_init(&scan, local_names);
+	while ((entry = static_cast<LocalName *>(hash_seq_search(&scan))) != NULL)
+	{
+		DirectoryTable::Entry *shared;
+
+		if (!entry->has_pending)
+			continue;
+		shared = table->Find(SharedId(*entry));
+		if (shared == nullptr)
+		{
+			missing = true;
+			continue;
+		}
+		shared->Add(entry->pending);
+		new (&entry->pending) NameCounts();
+		entry->has_pending = false;
+	}
+	LWLockRelease(DirectoryLock());
+
+	/* evicted meanwhile: back in if there is room, else published again on next use */
+	if (missing)
+	{
+		missing = false;
+		hash_seq_init(&scan, local_names);
+		while ((entry = static_cast<LocalName *>(hash_seq_search(&scan))) != NULL)
+		{
+			if (!entry->has_pending)
+				continue;
+			if (may_insert && InsertShared(table, *entry, false))
+			{
+				LWLockAcquire(DirectoryLock(), LW_SHARED);
+				DirectoryTable::Entry *shared = table->Find(SharedId(*entry));
+
+				if (shared != nullptr)
+				{
+					shared->Add(entry->pending);
+					new (&entry->pending) NameCounts();
+					entry->has_pending = false;
+				}
+				LWLockRelease(DirectoryLock());
+			}
+			if (entry->has_pending)
+			{
+				entry->published = false;
+				missing = true;
+			}
+		}
+	}
+	pending_any = missing;
+	flush_at_transaction_end = false;
+	last_flush = GetCurrentTimestamp();
+}
+
+void
+OnTransactionEnd(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+			if (pending_any &&
+				(flush_at_transaction_end || GetCurrentTimestamp() - last_flush >= USECS_PER_SEC))
+				Flush(true);
+			break;
+		default:
+			break;
+	}
+}
+
+void
+OnBackendExit(int code, Datum arg)
+{
+	Flush(true);
+}
+
+void
+CountWaitEnd(const LOCKTAG *tag, TimestampTz start, bool granted, bool deadlock)
+{
+	LocalName  *entry = LocalFor(tag);
+	TimestampTz now;
+	int64		waited_us;
+
+	if (entry == NULL)
+		return;
+	now = GetCurrentTimestamp();
+	waited_us = Max(now - start, 0);
+	entry->pending.total_wait_us += waited_us;
+	entry->pending.max_wait_us = Max(entry->pending.max_wait_us, waited_us);
+	if (granted)
+	{
+		entry->pending.acquisitions++;
+		entry->pending.waited++;
+		entry->pending.last_acquired = now;
+	}
+	else if (deadlock)
+		entry->pending.deadlocks++;
+	else
+		entry->pending.timeouts++;
+	MarkPending(entry);
+	flush_at_transaction_end = true;
+}
+
+} // namespace
+
+void
+InitNameDirectory()
+{
+	DefineDirectorySettings();
+	if (process_shared_preload_libraries_in_progress)
+		InstallSharedMemoryHooks();
+	RegisterXactCallback(OnTransactionEnd, NULL);
+}
+
+void
+NoteNameUsed(const LockTarget &target)
+{
+	DirectoryTable  *table;
+	LocalKey	id;
+	LocalName  *entry;
+	bool		found;
+
+	if (last_noted != NULL && last_noted->published && last_noted->id.key == target.key &&
+		last_noted->id.role == GetUserId() && SameName(*last_noted, target))
+		return;
+	table = Directory();
+	if (table == nullptr)
+		return;
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(OnBackendExit, (Datum) 0);
+		exit_callback_registered = true;
+	}
+	if (local_names == NULL)
+		CreateLocalNames();
+
+	id = MakeLocalKey(target.key);
+	entry = static_cast<LocalName *>(hash_search(local_names, &id, HASH_FIND, NULL));
+	if (entry == NULL && hash_get_num_entries(local_names) >= kMaxLocalNames)
+	{
+		/* a backend that used very many names starts its set afresh */
+		Flush(true);
+		hash_destroy(local_names);
+		pending_any = false;
+		CreateLocalNames();
+	}
+	if (entry == NULL)
+	{
+		entry = static_cast<LocalName *>(hash_search(local_names, &id, HASH_ENTER, &found));
+		InitLocalName(entry, target);
+	}
+	else if (!SameName(*entry, target))
+		NoteLocalCollision(table, entry, target);	/* another name, the same key */
+	last_noted = entry;
+	if (!entry->published)
+		Publish(table, entry);
+}
+
+void
+CountAcquired(const LOCKTAG *tag)
+{
+	LocalName  *entry = LocalFor(tag);
+	TimestampTz now;
+
+	if (entry == NULL)
+		return;
+	now = GetCurrentTimestamp();
+	entry->pending.acquisitions++;
+	entry->pending.last_acquired = now;
+	MarkPending(entry);
+	if (now - last_flush >= USECS_PER_SEC)
+		Flush(false);
+}
+
+void
+CountTryFailed(const LOCKTAG *tag)
+{
+	LocalName  *entry = LocalFor(tag);
+
+	if (entry == NULL)
+		return;
+	entry->pending.failed_tries++;
+	MarkPending(entry);
+	flush_at_transaction_end = true;
+}
+
+bool
+WaitForLockCounted(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms)
+{
+	TimestampTz start = GetCurrentTimestamp();
+	volatile bool granted = false;
+
+	PG_TRY();
+	{
+		granted = WaitForLock(tag, mode, session, timeout_ms);
+	}
+	PG_CATCH();
+	{
+		if (geterrcode() == ERRCODE_T_R_DEADLOCK_DETECTED)
+			CountWaitEnd(tag, start, false, true);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	CountWaitEnd(tag, start, granted, false);
+	Flush(false);
+	return granted;
+}
+
+void
+FlushNameCounts()
+{
+	Flush(true);
+}
+
+void
+DiscardNameCounts()
+{
+	HASH_SEQ_STATUS scan;
+	LocalName  *entry;
+
+	if (local_names == NULL)
+		return;
+	hash_seq_init(&scan, local_names);
+	while ((entry = static_cast<LocalName *>(hash_seq_search(&scan))) != NULL)
+	{
+		new (&entry->pending) NameCounts();
+		entry->has_pending = false;
+	}
+	pending_any = false;
+	flush_at_transaction_end = false;
+}
+
+bool
+MaySeeNamesOf(Oid role)
+{
+	Oid			viewer = GetUserId();
+
+	if (OidIsValid(role) && has_privs_of_role(viewer, role))
+		return true;
+	return has_privs_of_role(viewer, ROLE_PG_READ_ALL_STATS);
+}
+
+Datum
+DirectoryName(int64 key, int pid, bool *isnull)
+{
+	DirectoryTable  *table = Directory();
+	PGPROC	   *proc;
+	Oid			role;
+	const DirectoryTable::Entry *entry;
+	text	   *name = NULL;
+
+	*isnull = true;
+	if (table == nullptr)
+		return (Datum) 0;
+	proc = pid != 0 ? BackendPidGetProc(pid) : NULL;
+	role = proc != NULL ? proc->roleId : InvalidOid;
+	if (!MaySeeNamesOf(role))
+		return (Datum) 0;
+
+	/* palloc before the lock, copy under it */
+	name = static_cast<text *>(palloc(VARHDRSZ + kStoredNameBytes));
+	LWLockAcquire(DirectoryLock(), LW_SHARED);
+	entry = table->FindAnyRole(MyDatabaseId, key);
+	if (entry != nullptr)
+	{
+		std::string_view stored = entry->Name();
+
+		memcpy(VARDATA(name), stored.data(), stored.size());
+		SET_VARSIZE(name, VARHDRSZ + stored.size());
+		*isnull = false;
+	}
+	LWLockRelease(DirectoryLock());
+	return PointerGetDatum(name);
+}
+
+} // namespace advlock_named

@@ -1,0 +1,93 @@
+/*-------------------------------------------------------------------------
+ *
+ * name_directory.hpp
+ *	  The shared name directory and per-name lock statistics, as the lock
+ *	  functions and the SQL views see them.
+ *
+ * Every backend that takes a named lock publishes (database, role, key) ->
+ * name once into a shared table (directory_table.hpp) and counts what happens to
+ * its requests in a small backend-local hash, which it flushes into the
+ * table at most about once a second, at the end of a transaction that
+ * waited, timed out, failed a try or hit a deadlock, right after a wait,
+ * when it reads named_lock_stats, and when it exits.
+ *
+ * The memory is in the main shared memory segment when the library is in
+ * shared_preload_libraries, and otherwise, on PostgreSQL 17 and later, in a
+ * DSM registry segment created on first use.  On 15 without preloading
+ * there is no directory: the lock functions work as before and the
+ * functions that need it raise an ERROR.
+ *
+ * The hooks into the lock path are single calls (see lock_ops.cpp); all of
+ * them are cheap when nothing is published yet, and none of the counting
+ * ones can raise an ERROR.
+ *
+ * Glue layer: include after the PostgreSQL headers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#pragma once
+
+#include "lock_target.hpp"
+#include "directory_table.hpp"
+
+namespace advlock_named {
+
+/* advlock_named.max_names: entries of the shared directory */
+extern int	max_names;
+
+/* Defines the setting, installs the shared memory hooks when preloading, and the callbacks; from _PG_init. */
+void		InitNameDirectory();
+
+/* From shared_state.cpp: the setting, and the hooks of a preloaded library. */
+void		DefineDirectorySettings();
+void		InstallSharedMemoryHooks();
+
+/*
+ * The directory, attaching it first (on 17 and later creating the DSM
+ * segment, which may raise an ERROR); nullptr when there is none.
+ */
+DirectoryTable  *Directory();
+
+/* The directory if this backend has it already, else nullptr; never raises an ERROR. */
+DirectoryTable  *AttachedDirectory();
+
+/* The directory's lock: shared to look up and count, exclusive to insert, evict and reset. */
+LWLock	   *DirectoryLock();
+
+/* Directory(), or an ERROR saying how to get one. */
+DirectoryTable  *RequireDirectory();
+
+/*
+ * Before a lock request: publishes the name of target for this backend's
+ * role once, warning about a key collision.  May raise an ERROR (out of
+ * memory), so it runs before anything is locked.
+ */
+void		NoteNameUsed(const LockTarget &target);
+
+/* After a lock request: count it.  None of these raises an ERROR. */
+void		CountAcquired(const LOCKTAG *tag);
+void		CountTryFailed(const LOCKTAG *tag);
+
+/*
+ * WaitForLock (lock_wait.hpp) that also counts the wait: granted after how
+ * long, timed out, or ended by a deadlock error (which is re-raised).
+ */
+bool		WaitForLockCounted(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms);
+
+/* Moves this backend's pending counts into the directory. */
+void		FlushNameCounts();
+
+/* Forgets this backend's pending counts (after a reset). */
+void		DiscardNameCounts();
+
+/*
+ * The name of key in this database for a lock request of backend pid, or
+ * NULL (isnull) when the directory does not know it or the current user may
+ * not see that backend's names.
+ */
+Datum		DirectoryName(int64 key, int pid, bool *isnull);
+
+/* Whether the current user may see names used by role (pg_stat_activity's rule). */
+bool		MaySeeNamesOf(Oid role);
+
+} // namespace advlock_named

@@ -1,0 +1,240 @@
+/*-------------------------------------------------------------------------
+ *
+ * shared_state.cpp
+ *	  Where the shared name directory lives: the main shared memory segment
+ *	  when the library is preloaded (the pg_stat_statements way, on every
+ *	  supported major), otherwise a DSM registry segment created on first
+ *	  use (PostgreSQL 17 and later).  Both hold the same layout: a header
+ *	  with the directory's LWLock, then the table (directory_table.hpp).
+ *
+ * Glue layer; see advlock_named.cpp for the rules every glue file follows.
+ *
+ *-------------------------------------------------------------------------
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "fmgr.h"
+#include "storage/ipc.h"
+#include "storage/lock.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+#if PG_VERSION_NUM >= 170000
+#include "storage/dsm.h"
+#include "storage/dsm_registry.h"
+#endif
+}
+
+#include "name_directory.hpp"
+
+namespace advlock_named {
+
+int			max_names = 5000;
+
+namespace {
+
+/* Both the ShmemInitStruct and the DSM registry name. */
+constexpr const char kSegmentName[] = "advlock_named name directory";
+constexpr const char kTrancheName[] = "advlock_named";
+
+struct SharedHeader
+{
+	LWLock		lock;
+	int			tranche_id;
+};
+
+/* The table starts on a cache line of its own. */
+constexpr Size kTableOffset = (sizeof(SharedHeader) + 63) / 64 * 64;
+
+DirectoryTable  *table = nullptr;
+LWLock	   *table_lock = nullptr;
+
+shmem_request_hook_type previous_shmem_request_hook = NULL;
+shmem_startup_hook_type previous_shmem_startup_hook = NULL;
+
+Size
+SharedBytes()
+{
+	return add_size(kTableOffset, DirectoryTable::BytesFor(static_cast<std::uint32_t>(max_names)));
+}
+
+/* Lays out a fresh directory; the init callback of the DSM registry too. */
+void
+InitSharedState(void *memory)
+{
+	SharedHeader *header = static_cast<SharedHeader *>(memory);
+
+	header->tranche_id = LWLockNewTrancheId();
+	LWLockInitialize(&header->lock, header->tranche_id);
+	(void) DirectoryTable::Create(static_cast<char *>(memory) + kTableOffset,
+							 static_cast<std::uint32_t>(max_names));
+}
+
+void
+Adopt(void *memory)
+{
+	SharedHeader *header = static_cast<SharedHeader *>(memory);
+
+	/* names the lock's wait event in this process */
+	LWLockRegisterTranche(header->tranche_id, kTrancheName);
+	table_lock = &header->lock;
+	table = reinterpret_cast<DirectoryTable *>(static_cast<char *>(memory) + kTableOffset);
+}
+
+void
+RequestSharedMemory()
+{
+	if (previous_shmem_request_hook != NULL)
+		previous_shmem_request_hook();
+	RequestAddinShmemSpace(SharedBytes());
+}
+
+void
+StartSharedMemory()
+{
+	void	   *memory;
+	bool		found;
+
+	if (previous_shmem_startup_hook != NULL)
+		previous_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	memory = ShmemInitStruct(kSegmentName, SharedBytes(), &found);
+	if (!found)
+		InitSharedState(memory);
+	LWLockRelease(AddinShmemInitLock);
+	Adopt(memory);
+}
+
+} // namespace
+
+void
+InstallSharedMemoryHooks()
+{
+	previous_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = RequestSharedMemory;
+	previous_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = StartSharedMemory;
+}
+
+/*
+ * The size is fixed when the directory is created: at server start when
+ * preloaded (PGC_POSTMASTER), otherwise when the first backend after the
+ * start creates the DSM segment.  A library loaded after startup cannot
+ * define a PGC_POSTMASTER setting, so there it is PGC_SIGHUP, read from the
+ * configuration file, and a change takes effect at the next restart either
+ * way.
+ */
+void
+DefineDirectorySettings()
+{
+	DefineCustomIntVariable("advlock_named.max_names",
+							"Maximum number of names the shared name directory keeps.",
+							"One entry per database, role and name; takes effect at server start.",
+							&max_names,
+							max_names,
+							100, 1000000,
+							process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+}
+
+#if PG_VERSION_NUM >= 170000
+namespace {
+
+/*
+ * Without preloading, the DSM registry holds only the handle of the
+ * directory's own segment, sized by the max_names of the backend that
+ * creates it.  The registry entry's size is fixed, so a later change of
+ * max_names cannot make GetNamedDSMSegment fail on a size mismatch.
+ */
+struct DirectoryHandle
+{
+	dsm_handle	handle;
+};
+
+constexpr const char kRegistryName[] = "advlock_named name directory handle";
+
+/* The registry's init callback: creates the directory's segment, pinned for the server's life. */
+void
+CreateDirectorySegment(void *memory)
+{
+	DirectoryHandle *directory = static_cast<DirectoryHandle *>(memory);
+	dsm_segment *segment;
+
+	directory->handle = DSM_HANDLE_INVALID;
+	segment = dsm_create(SharedBytes(), 0);
+	InitSharedState(dsm_segment_address(segment));
+	dsm_pin_segment(segment);
+	dsm_pin_mapping(segment);
+	directory->handle = dsm_segment_handle(segment);
+}
+
+void
+AttachDirectorySegment()
+{
+	bool		found;
+	DirectoryHandle *directory = static_cast<DirectoryHandle *>(
+		GetNamedDSMSegment(kRegistryName, sizeof(DirectoryHandle), CreateDirectorySegment, &found));
+	dsm_segment *segment;
+
+	if (directory->handle == DSM_HANDLE_INVALID)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the advlock_named name directory could not be created"),
+				 errhint("Restart the server, or add advlock_named to shared_preload_libraries.")));
+	segment = dsm_find_mapping(directory->handle);
+	if (segment == NULL)
+	{
+		segment = dsm_attach(directory->handle);
+		if (segment == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("could not attach to the advlock_named name directory")));
+		dsm_pin_mapping(segment);
+	}
+	Adopt(dsm_segment_address(segment));
+}
+
+} // namespace
+#endif
+
+DirectoryTable  *
+Directory()
+{
+#if PG_VERSION_NUM >= 170000
+	/* not in the postmaster nor a single-user backend */
+	if (table == nullptr && IsUnderPostmaster)
+		AttachDirectorySegment();
+#endif
+	return table;
+}
+
+LWLock *
+DirectoryLock()
+{
+	return table_lock;
+}
+
+DirectoryTable  *
+AttachedDirectory()
+{
+	return table;
+}
+
+DirectoryTable  *
+RequireDirectory()
+{
+	DirectoryTable  *directory = Directory();
+
+	if (directory == nullptr)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("advlock_named must be loaded via \"shared_preload_libraries\" for the name directory"),
+				 errhint("Add advlock_named to shared_preload_libraries and restart the server; on PostgreSQL 17 and later the directory needs no preloading.")));
+	return directory;
+}
+
+} // namespace advlock_named

@@ -1,0 +1,263 @@
+/*
+ * Unit tests of the shared name directory's table (src/directory_table.*), on
+ * ordinary memory: lookups by role and by key, collisions, counting,
+ * resets, eviction order, and deletion checked against a reference model.
+ */
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "directory_table.hpp"
+
+namespace advlock_named {
+namespace {
+
+/* A table in heap memory, aligned for its entries. */
+struct TestTable
+{
+	explicit TestTable(std::uint32_t capacity)
+		: memory(static_cast<char *>(std::aligned_alloc(64, Round(DirectoryTable::BytesFor(capacity))))),
+		  table(DirectoryTable::Create(memory, capacity)),
+		  scratch(new char[table->EvictScratchBytes()])
+	{
+	}
+	~TestTable() { std::free(memory); }
+
+	static std::size_t Round(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+	char	   *memory;
+	DirectoryTable  *table;
+	std::unique_ptr<char[]> scratch;
+};
+
+NameCounts
+Acquired(std::uint64_t n)
+{
+	NameCounts	counts;
+
+	counts.acquisitions = n;
+	return counts;
+}
+
+bool
+NothingInUse(std::uint32_t, std::int64_t, void *)
+{
+	return false;
+}
+
+TEST(DirectoryTable, InsertAndFind)
+{
+	TestTable	t(10);
+	DirectoryTable  &table = *t.table;
+
+	EXPECT_EQ(table.Find(NameId{1, 10, 42}), nullptr);
+	DirectoryTable::Entry *a = table.Insert(NameId{1, 10, 42}, 7, "import", false);
+	ASSERT_NE(a, nullptr);
+	EXPECT_EQ(a->Name(), "import");
+	EXPECT_FALSE(a->Truncated());
+	EXPECT_EQ(table.Find(NameId{1, 10, 42}), a);
+
+	/* another role, another database: other entries */
+	EXPECT_EQ(table.Find(NameId{1, 11, 42}), nullptr);
+	EXPECT_EQ(table.Find(NameId{2, 10, 42}), nullptr);
+	DirectoryTable::Entry *b = table.Insert(NameId{1, 11, 42}, 7, "import", false);
+	ASSERT_NE(b, nullptr);
+	EXPECT_NE(a, b);
+
+	/* by key alone, any role's entry does */
+	const DirectoryTable::Entry *any = table.FindAnyRole(1, 42);
+	ASSERT_NE(any, nullptr);
+	EXPECT_EQ(any->Name(), "import");
+	EXPECT_EQ(table.FindAnyRole(2, 42), nullptr);
+	EXPECT_EQ(table.GetInfo().entries, 2u);
+}
+
+TEST(DirectoryTable, CollisionIsAnotherFingerprint)
+{
+	TestTable	t(10);
+	DirectoryTable  &table = *t.table;
+
+	table.Insert(NameId{1, 10, 42}, 7, "first", false);
+	EXPECT_EQ(table.FindCollision(1, 42, 7), nullptr);
+	const DirectoryTable::Entry *other = table.FindCollision(1, 42, 8);
+	ASSERT_NE(other, nullptr);
+	EXPECT_EQ(other->Name(), "first");
+	/* other databases do not collide */
+	EXPECT_EQ(table.FindCollision(2, 42, 8), nullptr);
+	table.NoteCollision();
+	EXPECT_EQ(table.GetInfo().collisions, 1u);
+}
+
+TEST(DirectoryTable, LongNamesAreCut)
+{
+	TestTable	t(4);
+	std::string long_name(300, 'x');
+	DirectoryTable::Entry *e = t.table->Insert(NameId{1, 1, 1}, 1, long_name, false);
+
+	ASSERT_NE(e, nullptr);
+	EXPECT_EQ(e->Name().size(), kStoredNameBytes);
+	EXPECT_TRUE(e->Truncated());
+}
+
+TEST(DirectoryTable, CountsAddAndReset)
+{
+	TestTable	t(4);
+	DirectoryTable::Entry *e = t.table->Insert(NameId{1, 1, 1}, 1, "n", false);
+	NameCounts	wait;
+
+	wait.acquisitions = 1;
+	wait.waited = 1;
+	wait.total_wait_us = 500;
+	wait.max_wait_us = 500;
+	wait.last_acquired = 1000;
+	e->Add(Acquired(3));
+	e->Add(wait);
+	wait.max_wait_us = 200;
+	wait.total_wait_us = 200;
+	wait.last_acquired = 900;
+	e->Add(wait);
+
+	NameCounts	c = e->Counts();
+	EXPECT_EQ(c.acquisitions, 5u);
+	EXPECT_EQ(c.waited, 2u);
+	EXPECT_EQ(c.total_wait_us, 700);
+	EXPECT_EQ(c.max_wait_us, 500);
+	EXPECT_EQ(c.last_acquired, 1000);
+
+	t.table->ResetCounts(12345);
+	EXPECT_TRUE(e->Counts().Empty());
+	EXPECT_EQ(e->Counts().max_wait_us, 0);
+	EXPECT_EQ(e->Name(), "n");	/* the name stays */
+	EXPECT_EQ(t.table->GetInfo().resets, 1u);
+	EXPECT_EQ(t.table->GetInfo().last_reset, 12345);
+}
+
+TEST(DirectoryTable, FullTableRefusesUntilEviction)
+{
+	TestTable	t(20);
+	DirectoryTable  &table = *t.table;
+
+	for (int i = 0; i < 20; i++)
+		ASSERT_NE(table.Insert(NameId{1, 1, i}, 0, "n", false), nullptr);
+	EXPECT_EQ(table.Insert(NameId{1, 1, 99}, 0, "n", false), nullptr);
+
+	/* 5% of 20 is one entry */
+	EXPECT_EQ(table.Evict(NothingInUse, nullptr, t.scratch.get()), 1u);
+	EXPECT_EQ(table.GetInfo().entries, 19u);
+	EXPECT_EQ(table.GetInfo().evictions, 1u);
+	EXPECT_NE(table.Insert(NameId{1, 1, 99}, 0, "n", false), nullptr);
+}
+
+/* keys 0..9 are in use in the test below */
+bool
+LowKeysInUse(std::uint32_t, std::int64_t key, void *)
+{
+	return key < 10;
+}
+
+bool
+EverythingInUse(std::uint32_t, std::int64_t, void *)
+{
+	return true;
+}
+
+TEST(DirectoryTable, EvictsIdleLeastUsedFirst)
+{
+	TestTable	t(100);
+	DirectoryTable  &table = *t.table;
+
+	/* the in-use ones are the least used, yet they stay */
+	for (int i = 0; i < 100; i++)
+		table.Insert(NameId{1, 1, i}, 0, "n", false)->Add(Acquired(i < 10 ? i : 10 * i));
+
+	EXPECT_EQ(table.Evict(LowKeysInUse, nullptr, t.scratch.get()), 5u);
+	for (int i = 0; i < 10; i++)
+		EXPECT_NE(table.Find(NameId{1, 1, i}), nullptr) << i;
+	/* 10..14 were the least used idle entries */
+	for (int i = 10; i < 15; i++)
+		EXPECT_EQ(table.Find(NameId{1, 1, i}), nullptr) << i;
+	for (int i = 15; i < 100; i++)
+		EXPECT_NE(table.Find(NameId{1, 1, i}), nullptr) << i;
+
+	/* when everything is in use, the least used go all the same */
+	EXPECT_EQ(table.Evict(EverythingInUse, nullptr, t.scratch.get()), 5u);
+	for (int i = 0; i < 5; i++)
+		EXPECT_EQ(table.Find(NameId{1, 1, i}), nullptr) << i;
+}
+
+/* only key 3 is idle */
+bool
+AllButKey3InUse(std::uint32_t, std::int64_t key, void *)
+{
+	return key != 3;
+}
+
+TEST(DirectoryTable, NeverEvictsInUseWhileAnIdleEntryIsLeft)
+{
+	TestTable	t(100);
+	DirectoryTable  &table = *t.table;
+
+	for (int i = 0; i < 100; i++)
+		table.Insert(NameId{1, 1, i}, 0, "n", false)->Add(Acquired(1000));
+	EXPECT_EQ(table.Evict(AllButKey3InUse, nullptr, t.scratch.get()), 1u);
+	EXPECT_EQ(table.Find(NameId{1, 1, 3}), nullptr);
+	EXPECT_EQ(table.GetInfo().entries, 99u);
+}
+
+/* Random inserts, evictions and lookups against a reference set. */
+TEST(DirectoryTable, MatchesAReferenceModel)
+{
+	TestTable	t(64);
+	DirectoryTable  &table = *t.table;
+	std::mt19937_64 random(11);
+	std::set<std::tuple<std::uint32_t, std::uint32_t, std::int64_t>> model;
+
+	for (int step = 0; step < 20000; step++)
+	{
+		/* few databases, roles and keys, so that runs of one key form */
+		NameId		id{static_cast<std::uint32_t>(random() % 2), static_cast<std::uint32_t>(random() % 3),
+					   static_cast<std::int64_t>(random() % 40)};
+		auto		model_id = std::make_tuple(id.database, id.role, id.key);
+		bool		present = model.count(model_id) > 0;
+
+		ASSERT_EQ(table.Find(id) != nullptr, present) << "step " << step;
+		if (!present)
+		{
+			DirectoryTable::Entry *e = table.Insert(id, 0, "n", false);
+
+			if (e == nullptr)
+			{
+				ASSERT_EQ(model.size(), 64u);
+				table.Evict(NothingInUse, nullptr, t.scratch.get());
+				model.clear();
+				for (std::uint32_t s = 0; s < table.SlotCount(); s++)
+					if (const DirectoryTable::Entry *left = table.At(s))
+						model.insert(std::make_tuple(left->Id().database, left->Id().role, left->Id().key));
+				ASSERT_EQ(model.size(), 61u);	/* 5% of 64 is 3 */
+			}
+			else
+			{
+				ASSERT_EQ(e->Id().key, id.key);
+				model.insert(model_id);
+				e->Add(Acquired(random() % 5));
+			}
+		}
+		ASSERT_EQ(table.GetInfo().entries, model.size());
+	}
+	/* every entry is still reachable by its key */
+	for (const auto &[database, role, key] : model)
+	{
+		ASSERT_NE(table.Find(NameId{database, role, key}), nullptr);
+		ASSERT_NE(table.FindAnyRole(database, key), nullptr);
+	}
+}
+
+} // namespace
+} // namespace advlock_named
