@@ -26,6 +26,7 @@ extern "C" {
 #include "key_cache.hpp"
 #include "lock_target.hpp"
 #include "name_key.hpp"
+#include "sha256.hpp"
 #include "pg_compat.hpp"
 
 namespace advlock_named {
@@ -49,28 +50,39 @@ namespace {
 
 KeyCache	key_cache;
 
+/*
+ * The bytes a name's key is the digest of.  The key is defined over UTF-8 so
+ * that it is the same in every database.  A SQL_ASCII database declares no
+ * encoding to convert from: its bytes are hashed as they are, which for
+ * UTF-8 text is the same key.  *converted is a palloc'd copy to free, or
+ * NULL.
+ */
+std::string_view
+KeyBytes(const char *name, int length, char **converted)
+{
+	char	   *utf8;
+
+	*converted = NULL;
+	if (GetDatabaseEncoding() == PG_SQL_ASCII)
+		return std::string_view(name, length);
+	utf8 = pg_server_to_any(name, length, PG_UTF8);
+	if (utf8 == name)
+		return std::string_view(name, length);
+	*converted = utf8;
+	return std::string_view(utf8, strlen(utf8));
+}
+
 LockTarget
 TargetFromText(text *name)
 {
 	LockTarget	target;
-	const char *utf8;
-	char	   *converted = NULL;
-	size_t		utf8_length;
+	char	   *converted;
 
 	target.name = VARDATA_ANY(name);
 	target.name_length = VARSIZE_ANY_EXHDR(name);
 
-	/*
-	 * The key is defined over UTF-8 so that it is the same in every database.
-	 * A SQL_ASCII database declares no encoding to convert from: its bytes
-	 * are hashed as they are, which for UTF-8 text is the same key.
-	 */
-	utf8 = target.name;
-	if (GetDatabaseEncoding() != PG_SQL_ASCII)
-		utf8 = converted = pg_server_to_any(target.name, target.name_length, PG_UTF8);
-	utf8_length = utf8 == target.name ? (size_t) target.name_length : strlen(utf8);
-
-	std::string_view utf8_name(utf8, utf8_length);
+	std::string_view utf8_name = KeyBytes(target.name, target.name_length, &converted);
+	size_t		utf8_length = utf8_name.size();
 
 	switch (CheckName(utf8_name))
 	{
@@ -93,7 +105,7 @@ TargetFromText(text *name)
 
 	target.key = key_cache.Key(utf8_name);
 	target.tag = AdvisoryTag(target.key);
-	if (converted != NULL && converted != target.name)
+	if (converted != NULL)
 		pfree(converted);
 	return target;
 }
@@ -111,6 +123,17 @@ SameKey(const LockTarget &a, const LockTarget &b)
 }
 
 } // namespace
+
+Sha256Digest
+NameDigest(const LockTarget &target)
+{
+	char	   *converted;
+	Sha256Digest digest = Sha256(KeyBytes(target.name, target.name_length, &converted));
+
+	if (converted != NULL)
+		pfree(converted);
+	return digest;
+}
 
 LockTarget
 TargetFromArgument(FunctionCallInfo fcinfo, int argno)

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "name_table.hpp"
+#include "sha256.hpp"
 
 namespace advlock_named {
 
@@ -31,6 +32,9 @@ LockTarget	TargetFromArgument(FunctionCallInfo fcinfo, int argno);
  * are errors); the palloc'd result is sorted by key, without duplicate keys.
  */
 LockTarget *TargetsFromArrayArgument(FunctionCallInfo fcinfo, int argno, int *count);
+
+/* The SHA-256 digest the target's key is the first 8 bytes of. */
+Sha256Digest NameDigest(const LockTarget &target);
 
 /* The tag of the advisory lock on key in this database, as pg_advisory_lock(bigint) builds it. */
 LOCKTAG		AdvisoryTag(int64 key);

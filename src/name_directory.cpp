@@ -133,15 +133,11 @@ MarkPending(LocalName *entry)
 uint64
 FingerprintOf(const LockTarget &target)
 {
-	char	   *utf8 = pg_server_to_any(target.name, target.name_length, PG_UTF8);
-	size_t		utf8_length = utf8 == target.name ? (size_t) target.name_length : strlen(utf8);
-	Sha256Digest digest = Sha256(std::string_view(utf8, utf8_length));
+	Sha256Digest digest = NameDigest(target);
 	uint64		fingerprint = 0;
 
 	for (int i = 8; i < 16; i++)
 		fingerprint = (fingerprint << 8) | digest[i];
-	if (utf8 != target.name)
-		pfree(utf8);
 	return fingerprint;
 }
 
