@@ -280,7 +280,7 @@ pgbench_compare() {	# label clients rounds script... (the first is the reference
 	done
 	for s in "${scripts[@]}"; do
 		record "$label, $s" "$(printf '%.0f tps' "$(tr ' ' '\n' <<<"${runs[$s]}" | grep . | median)")" \
-			"server CPU $(tr ' ' '\n' <<<"${cpu[$s]}" | grep . | median) µs per transaction"
+			"server CPU $(tr ' ' '\n' <<<"${cpu[$s]}" | grep . | median | xargs printf '%.1f') µs per transaction"
 	done
 	for s in "${scripts[@]:1}"; do
 		local target=$pgbench_target
