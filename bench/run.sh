@@ -232,7 +232,7 @@ wait_backends_gone() {
 	local deadline=$((SECONDS + 10)) child busy
 	while [ "$SECONDS" -lt "$deadline" ]; do
 		busy=0
-		for child in $(cat "/proc/$pm/task/$pm/children"); do
+		for child in $(cat "/proc/$pm/task/$pm/children" 2>/dev/null || true); do
 			grep -q '\[local\]' "/proc/$child/cmdline" 2>/dev/null && busy=1 && break
 		done
 		[ "$busy" = 0 ] && return 0
@@ -389,7 +389,8 @@ requests_for_key() {	# key granted
 		AND (classid::bigint << 32 | objid::bigint) = $1 AND granted = $2"
 }
 import_key=$(psql_q -c "SELECT named_lock_key('import')")
-schedstat="pg_read_file('/proc/self/schedstat')"
+# (without schedstats in the kernel there is no run-queue figure)
+if [ -r /proc/self/schedstat ]; then schedstat="pg_read_file('/proc/self/schedstat')"; else schedstat="NULL::text"; fi
 for kind in queue builtin poll; do
 	if [ "$kind" = builtin ]; then
 		lock_shared="pg_advisory_lock_shared($builtin_key)" unlock_shared="pg_advisory_unlock_shared($builtin_key)"
