@@ -44,35 +44,15 @@ TAP_TESTS = 1
 # The module needs nothing from the C++ runtime: no exceptions (an ERROR is
 # a longjmp, never a throw), no RTTI, no thread-safe statics (a backend is
 # one thread), and no allocation but PostgreSQL's.  So it is linked with the
-# C++ driver but --as-needed, and loading it loads no libstdc++.
+# C++ driver but --as-needed, and loading it loads no libstdc++ (which a
+# server built without ICU would otherwise map and relocate on every new
+# connection's first call, about 0.8 ms; see bench/RESULTS.md).
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-register \
 	-fvisibility=hidden -fvisibility-inlines-hidden \
 	-fno-exceptions -fno-rtti -fno-threadsafe-statics \
 	-DADVLOCK_NAMED_VERSION='"$(EXTVERSION)"'
 override COMPILER = $(CXX) $(CXXFLAGS)
 SHLIB_LINK += -Wl,--as-needed
-
-# --- Load cost of the module (issue 13; see bench/RESULTS.md, 2026-11-29) ---
-# Every new connection dlopens the module on its first named call.
-# - Backends are single-threaded, so function-local statics need no
-#   __cxa_guard_acquire/release from libstdc++.
-# - What the module still takes from the C++ runtime (operator new, the
-#   std::string and std::vector of the hold registry, exception handling)
-#   is linked in statically and hidden, so the module needs no libstdc++ or
-#   libgcc_s at run time: a server that has not loaded them already (one
-#   built without ICU) would otherwise map and relocate both, about 0.8 ms
-#   on the bench host.  The archives contribute only the members the code
-#   references, so once the code needs nothing from the runtime these flags
-#   add nothing.  Without a libstdc++.a (Fedora and RHEL ship it in
-#   libstdc++-static) the module links against the shared one as before.
-# - Once src/ has no exceptions, RTTI or global objects with destructors,
-#   add -fno-exceptions -fno-rtti to PG_CXXFLAGS; --as-needed (PGXS's
-#   LDFLAGS) then drops libstdc++ from NEEDED by itself.
-PG_CXXFLAGS += -fno-threadsafe-statics
-ifneq ($(wildcard $(shell $(CXX) -print-file-name=libstdc++.a)),)
-SHLIB_LINK += -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL
-endif
-# --- end of the load-cost block ---
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
