@@ -20,7 +20,11 @@
 #    many client libraries do), and how much of it is run-queue delay
 # 6. scale: lock+unlock cost while the session holds 1k, 10k, 100k named
 #    locks, and named_unlock_all() per lock
-# 7. the first call again with the library in shared_preload_libraries
+# 7. a PL/pgSQL loop of lock+unlock in exception blocks (a subtransaction
+#    per iteration), 10k to 100k iterations, named vs builtins
+# 8. the first call again with the library in shared_preload_libraries
+# 9. the loop and pgbench at 32 clients again with the library preloaded,
+#    so with the name directory and per-name statistics on
 #
 # Timings vary with the machine; the ratios are what to compare.  Each
 # figure is the median of several interleaved runs.  --quick runs fewer and
@@ -134,6 +138,7 @@ loop_sql() {
 }
 loop_times=$(loop_sql | timed_queries)
 pairs=$((loop_rounds * 1000))
+declare -A off_ratio=()
 for scope in session xact; do
 	for mode in exclusive shared; do
 		named=$(awk -v l="${scope}_${mode}_named" '$1 == l { print $2 }' <<<"$loop_times" | median)
@@ -143,6 +148,7 @@ for scope in session xact; do
 		record "loop $scope $mode: named (a)" "$(ns "$named")" "per pair"
 		record "loop $scope $mode: builtin on keys (b)" "$(ns "$builtin")" "per pair"
 		record "loop $scope $mode: builtin on SQL sha256 key (c)" "$(ns "$sql")" "per pair"
+		off_ratio[${scope}_$mode]=$(ratio "$named" "$builtin" 4)
 		record "loop $scope $mode: a/b (target <= 1.25)" "$(ratio "$named" "$builtin")" ""
 		record "loop $scope $mode: c/a (target >= 3)" "$(ratio "$sql" "$named")" ""
 	done
@@ -502,16 +508,78 @@ for size in $scale_sizes; do
 done
 
 #
-# 7. First call with the library preloaded: the backends inherit it from
+# 7. Exception blocks: a PL/pgSQL loop whose every iteration takes and
+#    releases a lock in a block with an exception handler, so every
+#    iteration is a subtransaction; the cost must stay linear
+#
+say "7. exception-block loop"
+psql_q >/dev/null <<'SQL'
+CREATE FUNCTION exception_loop(n integer, named boolean) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1..n LOOP
+		BEGIN
+			IF named THEN
+				PERFORM named_try_lock_exclusive('item:' || i);
+				PERFORM named_unlock_exclusive('item:' || i);
+			ELSE
+				PERFORM pg_try_advisory_lock(hashtextextended('item:' || i, 0));
+				PERFORM pg_advisory_unlock(hashtextextended('item:' || i, 0));
+			END IF;
+		EXCEPTION WHEN others THEN NULL;
+		END;
+	END LOOP;
+END $$;
+SQL
+exception_sizes=$([ "$quick" = 1 ] && echo "10000 40000" || echo "10000 40000 100000")
+exception_times=$(for r in $(seq 1 "$repeats"); do
+	for n in $exception_sizes; do
+		echo "\\echo @named_$n"
+		echo "SELECT exception_loop($n, true);"
+		echo "\\echo @builtin_$n"
+		echo "SELECT exception_loop($n, false);"
+	done
+done | timed_queries)
+for n in $exception_sizes; do
+	named=$(awk -v l="named_$n" '$1 == l { print $2 }' <<<"$exception_times" | median)
+	builtin=$(awk -v l="builtin_$n" '$1 == l { print $2 }' <<<"$exception_times" | median)
+	record "exception-block loop, $n iterations: named" "$(printf '%.0f ms' "$named")" \
+		"$(awk -v t="$named" -v n="$n" 'BEGIN { printf "%.2f µs per iteration", t * 1000 / n }')"
+	record "exception-block loop, $n iterations: builtin" "$(printf '%.0f ms' "$builtin")" \
+		"$(awk -v t="$builtin" -v n="$n" 'BEGIN { printf "%.2f µs per iteration", t * 1000 / n }')"
+	record "exception-block loop, $n iterations: named/builtin (target <= 1.5)" "$(ratio "$named" "$builtin")" ""
+done
+
+#
+# 8. First call with the library preloaded: the backends inherit it from
 #    the postmaster, so what is left is the catalog lookups and first use
 #
-say "7. first call with advlock_named in shared_preload_libraries"
+say "8. first call with advlock_named in shared_preload_libraries"
 psql_q -c "ALTER SYSTEM SET shared_preload_libraries = 'advlock_named'" >/dev/null
 # restart keeps the command line; the new postmaster logs where this shell points it
 as_cluster_user "$bindir/pg_ctl" -D "$WORKDIR/data" -m fast -w restart >>"$WORKDIR/server.log" 2>&1 ||
 	{ cat "$WORKDIR/server.log"; die "the server did not restart"; }
 first_call preloaded
 first_call_rows preloaded ", preloaded"
+
+#
+# 9. With the name directory and statistics on: preloading gives every
+#    version the directory, so the lock path now publishes names and
+#    counts acquisitions; the same loop and pgbench against section 1 and 2
+#
+say "9. with the name directory and statistics on (preloaded)"
+loop_times=$(loop_sql | timed_queries)
+for scope in session xact; do
+	for mode in exclusive shared; do
+		named=$(awk -v l="${scope}_${mode}_named" '$1 == l { print $2 }' <<<"$loop_times" | median)
+		builtin=$(awk -v l="${scope}_${mode}_builtin" '$1 == l { print $2 }' <<<"$loop_times" | median)
+		on=$(ratio "$named" "$builtin" 4)
+		record "directory on, loop $scope $mode: a/b (target <= 1.5)" "$(printf '%.2f' "$on")" ""
+		record "directory on, loop $scope $mode: a/b on / a/b off (target <= 1.10)" \
+			"$(ratio "$on" "${off_ratio[${scope}_$mode]}")" "section 1 is off"
+	done
+done
+pgbench_target="stays where section 2 has it"
+pgbench_compare "directory on, pgbench 32 clients" 32 "$pgbench_pairs" builtin named
 
 cluster_stop
 
