@@ -349,8 +349,8 @@ AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeo
 	NameEntry  *entry;
 
 	PreventUseInParallelWorker();
-	NoteNameUsed(target);
 	entry = EntryFor(target);
+	NoteNameUsed(target, *entry);
 	if (!TakeLock(&target.tag, ToLockManagerMode(mode), session, timeout_ms))
 		return false;
 	if (session)
@@ -368,14 +368,14 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 	bool		complete = true;
 
 	PreventUseInParallelWorker();
-	for (int i = 0; i < count; i++)
-		NoteNameUsed(targets[i]);
 
 	PG_TRY();
 	{
 		for (; taken < count; taken++)
 		{
 			NameEntry  *entry = EntryFor(targets[taken]);
+
+			NoteNameUsed(targets[taken], *entry);
 
 			if (!TakeLock(&targets[taken].tag, ToLockManagerMode(mode), session,
 						  RemainingTimeout(timeout_ms, start)))

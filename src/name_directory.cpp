@@ -39,6 +39,8 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+#include <time.h>
+
 #include <algorithm>
 #include <new>
 #include <utility>
@@ -78,6 +80,13 @@ struct LocalName
 
 HTAB	   *local_names = NULL;
 LocalName  *last_noted = NULL;	/* the entry NoteNameUsed saw last, for the Count calls */
+
+/*
+ * Entries never move or go singly; the whole set is dropped and made anew,
+ * which bumps this, so a pointer to an entry kept with its generation (in
+ * the backend's name table) is known to be good without a hash lookup.
+ */
+uint32		local_names_generation = 0;
 bool		pending_any = false;
 bool		flush_at_transaction_end = false;
 TimestampTz last_flush = 0;
@@ -94,6 +103,7 @@ CreateLocalNames()
 	local_names = hash_create("advlock_named names used", 64, &ctl,
 							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	last_noted = NULL;
+	local_names_generation++;
 }
 
 LocalKey
@@ -120,6 +130,25 @@ LocalFor(const LOCKTAG *tag)
 	if (last_noted != NULL && last_noted->id.key == id.key && last_noted->id.role == id.role)
 		return last_noted;
 	return static_cast<LocalName *>(hash_search(local_names, &id, HASH_FIND, NULL));
+}
+
+/*
+ * The time to a few milliseconds, which is all an acquisition's count needs
+ * (its last_acquired, and the once-a-second flush): where the platform has
+ * a coarse clock it costs a third of GetCurrentTimestamp, which every lock
+ * that needs no wait would otherwise pay.
+ */
+TimestampTz
+CoarseNow()
+{
+#ifdef CLOCK_REALTIME_COARSE
+	struct timespec now;
+
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &now) == 0)
+		return (TimestampTz) now.tv_sec * USECS_PER_SEC + now.tv_nsec / 1000 -
+			(TimestampTz) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC;
+#endif
+	return GetCurrentTimestamp();
 }
 
 void
@@ -448,16 +477,20 @@ InitNameDirectory()
 }
 
 void
-NoteNameUsed(const LockTarget &target)
+NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 {
 	DirectoryTable  *table;
 	LocalKey	id;
 	LocalName  *entry;
 	bool		found;
 
-	if (last_noted != NULL && last_noted->published && last_noted->id.key == target.key &&
-		last_noted->id.role == GetUserId() && SameName(*last_noted, target))
+	entry = static_cast<LocalName *>(names_entry.directory_entry);
+	if (entry != NULL && names_entry.directory_generation == local_names_generation &&
+		entry->published && entry->id.role == GetUserId() && SameName(*entry, target))
+	{
+		last_noted = entry;
 		return;
+	}
 	table = Directory();
 	if (table == nullptr)
 		return;
@@ -487,6 +520,8 @@ NoteNameUsed(const LockTarget &target)
 	else if (!SameName(*entry, target))
 		NoteLocalCollision(table, entry, target);	/* another name, the same key */
 	last_noted = entry;
+	names_entry.directory_entry = entry;
+	names_entry.directory_generation = local_names_generation;
 	if (!entry->published)
 		Publish(table, entry);
 }
@@ -499,7 +534,7 @@ CountAcquired(const LOCKTAG *tag)
 
 	if (entry == NULL)
 		return;
-	now = GetCurrentTimestamp();
+	now = CoarseNow();
 	entry->pending.acquisitions++;
 	entry->pending.last_acquired = now;
 	MarkPending(entry);

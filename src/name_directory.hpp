@@ -28,6 +28,7 @@
 #pragma once
 
 #include "lock_target.hpp"
+#include "name_table.hpp"
 #include "directory_table.hpp"
 
 namespace advlock_named {
@@ -60,9 +61,11 @@ DirectoryTable  *RequireDirectory();
 /*
  * Before a lock request: publishes the name of target for this backend's
  * role once, warning about a key collision.  May raise an ERROR (out of
- * memory), so it runs before anything is locked.
+ * memory), so it runs before the name's lock is requested.  names_entry is
+ * the name's entry in the backend's name table, where the directory keeps a
+ * pointer to its own record so that a name in use needs no hash lookup.
  */
-void		NoteNameUsed(const LockTarget &target);
+void		NoteNameUsed(const LockTarget &target, NameEntry &names_entry);
 
 /* After a lock request: count it.  None of these raises an ERROR. */
 void		CountAcquired(const LOCKTAG *tag);

@@ -49,6 +49,9 @@ struct NameEntry
 	std::int64_t key;
 	/* session holds taken by name, per LockMode; an upper bound to clamp */
 	std::int64_t named_session_holds[kModeCount];
+	/* a slot for the shared name directory's own record of this name */
+	void	   *directory_entry;
+	std::uint32_t directory_generation;
 	std::uint32_t name_length;	/* bytes stored in name */
 	bool		kept;			/* scratch for Prune */
 	char		name[1];		/* name_length bytes, not terminated */
@@ -66,8 +69,12 @@ public:
 	/* Longest stored name; longer names are kept cut (by the caller) to this. */
 	static constexpr std::size_t kStoredNameBytes = 1024;
 
-	/* Below this many entries the table is never pruned for its size. */
-	static constexpr std::size_t kMinPruneSize = 64;
+	/*
+	 * Below this many entries the table is never pruned for its size, so a
+	 * backend cycling through up to about a thousand names keeps them (at
+	 * most about 1.1 MB, names being cut to kStoredNameBytes).
+	 */
+	static constexpr std::size_t kMinPruneSize = 1024;
 
 	explicit NameTable(Allocator allocator) noexcept : allocator_(allocator) {}
 	NameTable(const NameTable &) = delete;

@@ -297,18 +297,30 @@ TEST(NameTable, PruneRuleIsRelativeToWhatSurvived)
 {
 	NameTable	table(kCounting);
 	std::set<std::int64_t> held;
+	const int	survivors = static_cast<int>(NameTable::kMinPruneSize);
 
-	for (int i = 0; i < 100; i++)
+	for (int i = 0; i < survivors; i++)
 	{
 		table.Insert(i, "n");
 		held.insert(i);
 	}
 	table.Prune(InHeldSet, &held);
-	EXPECT_FALSE(table.WantsPrune());	/* 100 survived: next at 200 */
-	for (int i = 100; i < 199; i++)
+	EXPECT_FALSE(table.WantsPrune());	/* all survived: next at twice as many */
+	for (int i = survivors; i < 2 * survivors - 1; i++)
 		table.Insert(i, "n");
 	EXPECT_FALSE(table.WantsPrune());
-	table.Insert(199, "n");
+	table.Insert(2 * survivors - 1, "n");
+	EXPECT_TRUE(table.WantsPrune());
+
+	table.Prune(InHeldSet, &held);
+	for (int i = 0; i < 2 * survivors; i++)
+		held.erase(i);
+	table.Prune(InHeldSet, &held);
+	EXPECT_EQ(table.Count(), 0u);
+	for (int i = 0; i < survivors - 1; i++)
+		table.Insert(i, "n");
+	EXPECT_FALSE(table.WantsPrune());	/* never below kMinPruneSize */
+	table.Insert(survivors - 1, "n");
 	EXPECT_TRUE(table.WantsPrune());
 }
 
