@@ -558,6 +558,7 @@ psql_q -c "ALTER SYSTEM SET shared_preload_libraries = 'advlock_named'" >/dev/nu
 # restart keeps the command line; the new postmaster logs where this shell points it
 as_cluster_user "$bindir/pg_ctl" -D "$WORKDIR/data" -m fast -w restart >>"$WORKDIR/server.log" 2>&1 ||
 	{ cat "$WORKDIR/server.log"; die "the server did not restart"; }
+pm=$(head -1 "$WORKDIR/data/postmaster.pid")	# a new postmaster, for pgbench_run's CPU figure
 first_call preloaded
 first_call_rows preloaded ", preloaded"
 
