@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 . tools/cluster.sh
 
 PYTHON=/usr/bin/python3		# Debian's python3-* packages are for this one
+export PYTHONPATH=$PWD/clients	# clients/checks.py
 skip() { echo "skipped: needs $1 (apt-get install $1)"; exit 77; }
 python_module() { "$PYTHON" -c "import $1" 2>/dev/null || skip "$2"; }
 

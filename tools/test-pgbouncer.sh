@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 . tools/cluster.sh
 
 PYTHON=/usr/bin/python3		# Debian's python3-* packages are for this one
+export PYTHONPATH=$PWD/clients	# clients/checks.py
 [ -x /usr/sbin/pgbouncer ] || { echo "skipped: needs pgbouncer (apt-get install pgbouncer)"; exit 77; }
 "$PYTHON" -c 'import psycopg' 2>/dev/null ||
 	{ echo "skipped: needs python3-psycopg (apt-get install python3-psycopg)"; exit 77; }

@@ -6,9 +6,10 @@ Connects with the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER).
 import os
 import subprocess
 import threading
-import time
 
 import psycopg
+
+from checks import wait_for
 
 query = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stale_holders.sql")
 
@@ -24,15 +25,6 @@ def stale_holders(min_wait):
          "-v", f"min_wait={min_wait}", "-f", query],
         check=True, capture_output=True, text=True).stdout
     return [(int(f[0]), f[4], int(f[6])) for f in (line.split("|") for line in out.splitlines())]
-
-
-def wait_for(what, check):
-    """Polls check() for up to 30 s."""
-    deadline = time.monotonic() + 30
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} never happened")
-        time.sleep(0.01)
 
 
 operator, holder, waiter = connect("operator"), connect("importer"), connect("analysis")

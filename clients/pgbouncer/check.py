@@ -8,27 +8,15 @@ server itself, to watch pg_locks.
 """
 import os
 import threading
-import time
 
 import psycopg
+
+from checks import value, wait_for
 
 
 def through_pgbouncer(dbname):
     # prepare_threshold=None: PgBouncer 1.18 cannot pool prepared statements.
     return psycopg.connect(dbname=dbname, autocommit=True, prepare_threshold=None)
-
-
-def value(conn, sql, *args):
-    return conn.execute(sql, args).fetchone()[0]
-
-
-def wait_for(what, check):
-    """Polls check() for up to 30 s."""
-    deadline = time.monotonic() + 30
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} never happened")
-        time.sleep(0.01)
 
 
 direct = psycopg.connect(host=os.environ["DIRECT_PGHOST"], port=os.environ["DIRECT_PGPORT"],

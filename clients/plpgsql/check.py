@@ -4,28 +4,16 @@ Connects with the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER).
 """
 import os
 import threading
-import time
 
 import psycopg
+
+from checks import value, wait_for
 
 here = os.path.dirname(os.path.abspath(__file__))
 
 
 def connect():
     return psycopg.connect("", autocommit=True)
-
-
-def value(conn, sql, *args):
-    return conn.execute(sql, args).fetchone()[0]
-
-
-def wait_for(what, check):
-    """Polls check() for up to 30 s."""
-    deadline = time.monotonic() + 30
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} never happened")
-        time.sleep(0.01)
 
 
 monitor, runner, blocker = connect(), connect(), connect()
