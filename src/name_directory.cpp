@@ -260,7 +260,12 @@ InsertShared(DirectoryTable *table, const LocalName &entry, bool make_room)
 	in_use = CollectKeysInUse();
 	scratch = palloc(table->EvictScratchBytes());
 	LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
-	inserted = table->Find(id) != nullptr;
+	/*
+	 * Backends that found the directory full at the same moment all get
+	 * here; only the first evicts, the others use the room it made.
+	 */
+	inserted = table->Find(id) != nullptr ||
+		table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated) != nullptr;
 	if (!inserted)
 	{
 		(void) table->Evict(KeyInUse, &in_use, scratch);
