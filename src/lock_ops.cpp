@@ -452,9 +452,13 @@ ReleaseAllNamedSessionLocks()
 
 		for (int m = 0; m < kModeCount; m++)
 		{
+			int64		holds;
+
+			if (entries[i]->named_session_holds[m] == 0)
+				continue;		/* nothing taken by name: no need to ask */
 			/* holds released behind our back are not ours to release again */
-			int64		holds = std::min<int64>(entries[i]->named_session_holds[m],
-												CountHolds(&tag, LockManagerMode(m)).session);
+			holds = std::min<int64>(entries[i]->named_session_holds[m],
+									CountHolds(&tag, LockManagerMode(m)).session);
 
 			for (int64 n = 0; n < holds; n++)
 				(void) LockRelease(&tag, LockManagerMode(m), true);

@@ -260,9 +260,16 @@ named_lock_waits(PG_FUNCTION_ARGS)
 		ArrayType  *blockers;
 		Datum	   *blocker_pids;
 		int			blocker_count;
+		Datum		name;
+		bool		name_isnull;
 
 		if (waiter.waitLockMode == NoLock || !IsNamedKeyLock(waiter.locktag))
 			continue;
+
+		/* once per waiter: the directory lookup takes its lock */
+		name = NameDatum(known, known_count, KeyOf(waiter.locktag), &name_isnull);
+		if (name_isnull)
+			name = advlock_named::DirectoryName(KeyOf(waiter.locktag), waiter.pid, &name_isnull);
 
 		blockers = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids, Int32GetDatum(waiter.pid)));
 		deconstruct_array(blockers, INT4OID, sizeof(int32), true, TYPALIGN_INT,
@@ -292,9 +299,8 @@ named_lock_waits(PG_FUNCTION_ARGS)
 					values[1] = CStringGetTextDatum(ModeName(waiter.waitLockMode));
 					values[2] = WaitStartDatum(waiter.waitStart, &nulls[2]);
 					values[3] = Int64GetDatum(KeyOf(waiter.locktag));
-					values[4] = NameDatum(known, known_count, KeyOf(waiter.locktag), &nulls[4]);
-					if (nulls[4])	/* name directory */
-						values[4] = advlock_named::DirectoryName(KeyOf(waiter.locktag), waiter.pid, &nulls[4]);
+					values[4] = name;
+					nulls[4] = name_isnull;
 					values[5] = PidDatum(blocker.pid, &nulls[5]);
 					values[6] = CStringGetTextDatum(ModeName(mode));
 					values[7] = BoolGetDatum(granted);
