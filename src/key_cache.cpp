@@ -15,13 +15,62 @@
 namespace advlock_named {
 namespace {
 
+/* Bytes in little-endian order, whatever the machine's, so padding is zero bits on top. */
+template<typename Word>
+inline Word
+LoadLittle(const char *bytes) noexcept
+{
+	Word		word;
+
+	std::memcpy(&word, bytes, sizeof(word));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	word = sizeof(word) == 8 ? __builtin_bswap64(word) : __builtin_bswap32(word);
+#endif
+	return word;
+}
+
+/*
+ * The first length (at most 8) bytes as a zero-padded word.  Fixed-size
+ * loads, overlapping where length is not a power of two, rather than a
+ * variable-length copy: a copy to the stack read back as whole words
+ * stalls the load for the store.  Never reads past the name.
+ */
+inline std::uint64_t
+LoadWord(const char *bytes, std::size_t length) noexcept
+{
+	if (length >= 8)
+		return LoadLittle<std::uint64_t>(bytes);
+	if (length >= 4)
+		return LoadLittle<std::uint32_t>(bytes) |
+			static_cast<std::uint64_t>(LoadLittle<std::uint32_t>(bytes + length - 4)) << (8 * (length - 4));
+	if (length == 0)
+		return 0;
+	return static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[0])) |
+		static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[length / 2])) << (8 * (length / 2)) |
+		static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[length - 1])) << (8 * (length - 1));
+}
+
 KeyCache::PackedName
 Pack(std::string_view utf8_name) noexcept
 {
+	const char *bytes = utf8_name.data();
+	std::size_t length = utf8_name.size();
 	KeyCache::PackedName packed = {};
 
-	std::memcpy(packed.words, utf8_name.data(), utf8_name.size());
-	packed.words[2] |= static_cast<std::uint64_t>(utf8_name.size()) << 56;
+	if (length >= 16)
+	{
+		packed.words[0] = LoadLittle<std::uint64_t>(bytes);
+		packed.words[1] = LoadLittle<std::uint64_t>(bytes + 8);
+		packed.words[2] = LoadWord(bytes + 16, length - 16);
+	}
+	else if (length >= 8)
+	{
+		packed.words[0] = LoadLittle<std::uint64_t>(bytes);
+		packed.words[1] = LoadWord(bytes + 8, length - 8);
+	}
+	else
+		packed.words[0] = LoadWord(bytes, length);
+	packed.words[2] |= static_cast<std::uint64_t>(length) << 56;
 	return packed;
 }
 
@@ -39,9 +88,8 @@ SetOf(const KeyCache::PackedName &name) noexcept
 } // namespace
 
 std::int64_t
-KeyCache::TableKey(std::string_view utf8_name) noexcept
+KeyCache::TableKey(const PackedName &name, std::string_view utf8_name) noexcept
 {
-	PackedName	name = Pack(utf8_name);
 	Set		   &set = sets_[SetOf(name)];
 
 	if (set.ways[0].name == name)
@@ -57,14 +105,26 @@ KeyCache::TableKey(std::string_view utf8_name) noexcept
 }
 
 std::int64_t
-KeyCache::MemoKey(std::string_view utf8_name) noexcept
+KeyCache::Key(std::string_view utf8_name) noexcept
 {
+	std::int64_t key;
+
+	if (!utf8_name.empty() && utf8_name.size() <= kMaxTableBytes)
+	{
+		PackedName	name = Pack(utf8_name);
+
+		if (name == last_short_name_)
+			return last_short_key_;
+		key = TableKey(name, utf8_name);
+		last_short_name_ = name;
+		last_short_key_ = key;
+		return key;
+	}
+
 	if (memo_length_ != 0 && utf8_name.size() == memo_length_ &&
 		std::memcmp(memo_name_, utf8_name.data(), memo_length_) == 0)
 		return memo_key_;
-
-	std::int64_t key = NameKey(utf8_name);
-
+	key = NameKey(utf8_name);
 	if (utf8_name.size() <= kMaxMemoBytes)
 	{
 		memo_key_ = key;
@@ -72,14 +132,6 @@ KeyCache::MemoKey(std::string_view utf8_name) noexcept
 		std::memcpy(memo_name_, utf8_name.data(), memo_length_);
 	}
 	return key;
-}
-
-std::int64_t
-KeyCache::Key(std::string_view utf8_name) noexcept
-{
-	if (!utf8_name.empty() && utf8_name.size() <= kMaxTableBytes)
-		return TableKey(utf8_name);
-	return MemoKey(utf8_name);
 }
 
 } // namespace advlock_named

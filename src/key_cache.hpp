@@ -4,15 +4,18 @@
  *	  Recently derived name keys, so that a name in use costs no SHA-256.
  *
  * Short names, the common case, go to a two-way set-associative table of
- * 2,048 sets, one cache line each.  A name is stored zero-padded in three
+ * 4,096 sets, one cache line each.  A name is stored zero-padded in three
  * words with its length in the top byte, so a lookup is a multiply-shift
  * hash, one cache line and three word comparisons: a fraction of SHA-256
  * even with the CPU's SHA extensions, and without them (many Intel server
- * CPUs) SHA-256 costs ten times as much.
- * Longer names keep only the last one, since an unlock nearly always names
- * the lock taken last.  The table is zero-initialized static storage, so
- * pages a backend never touches cost no memory.  Pure C++, no allocation,
- * nothing throws.
+ * CPUs) SHA-256 costs ten times as much.  With 4,096 sets a thousand names
+ * used in turn find about 97 % of them in the cache (with 2,048, the names
+ * of sets that three share, 11 %, would miss every time).  The short name
+ * asked for last is compared first, since an unlock nearly always names
+ * the lock taken last, whose set is no longer in the CPU's cache by then.
+ * Longer names keep only the last one.  The table is zero-initialized
+ * static storage, so pages a backend never touches cost no memory.  Pure
+ * C++, no allocation, nothing throws.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,9 +32,9 @@ class KeyCache
 public:
 	/* Longest name the set-associative table holds. */
 	static constexpr std::size_t kMaxTableBytes = 23;
-	/* Longest name the last-name memo holds. */
+	/* Longest name the last-name memo of longer names holds. */
 	static constexpr std::size_t kMaxMemoBytes = 64;
-	static constexpr unsigned kSetBits = 11;
+	static constexpr unsigned kSetBits = 12;
 	static constexpr std::size_t kSets = std::size_t{1} << kSetBits;
 
 	/* NameKey(utf8_name), from the cache when it has the name. */
@@ -62,12 +65,14 @@ private:
 		Slot		ways[2];
 	};
 
-	std::int64_t TableKey(std::string_view utf8_name) noexcept;
-	std::int64_t MemoKey(std::string_view utf8_name) noexcept;
+	std::int64_t TableKey(const PackedName &name, std::string_view utf8_name) noexcept;
 
 	static_assert(sizeof(Set) == 64, "a set is one cache line");
 
-	Set			sets_[kSets] = {};	/* 128 KiB */
+	Set			sets_[kSets] = {};	/* 256 KiB */
+
+	PackedName	last_short_name_ = {};	/* all zero: none */
+	std::int64_t last_short_key_ = 0;
 
 	std::int64_t memo_key_ = 0;
 	std::size_t memo_length_ = 0;	/* 0: empty */

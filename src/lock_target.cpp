@@ -57,13 +57,14 @@ KeyCache	key_cache;
  * UTF-8 text is the same key.  *converted is a palloc'd copy to free, or
  * NULL.
  */
-std::string_view
+inline std::string_view
 KeyBytes(const char *name, int length, char **converted)
 {
+	int			encoding = GetDatabaseEncoding();
 	char	   *utf8;
 
 	*converted = NULL;
-	if (GetDatabaseEncoding() == PG_SQL_ASCII)
+	if (encoding == PG_UTF8 || encoding == PG_SQL_ASCII)
 		return std::string_view(name, length);
 	utf8 = pg_server_to_any(name, length, PG_UTF8);
 	if (utf8 == name)

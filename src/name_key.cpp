@@ -11,16 +11,6 @@
 
 namespace advlock_named {
 
-NameProblem
-CheckName(std::string_view utf8_name) noexcept
-{
-	if (utf8_name.empty())
-		return NameProblem::kEmpty;
-	if (utf8_name.size() > kMaxNameBytes)
-		return NameProblem::kTooLong;
-	return NameProblem::kNone;
-}
-
 std::int64_t
 NameKey(std::string_view utf8_name) noexcept
 {

@@ -29,8 +29,16 @@ enum class NameProblem
 	kTooLong,
 };
 
-/* Why utf8_name cannot name a lock, or kNone. */
-NameProblem CheckName(std::string_view utf8_name) noexcept;
+/* Why utf8_name cannot name a lock, or kNone; inline, since every lock call asks. */
+inline NameProblem
+CheckName(std::string_view utf8_name) noexcept
+{
+	if (utf8_name.empty())
+		return NameProblem::kEmpty;
+	if (utf8_name.size() > kMaxNameBytes)
+		return NameProblem::kTooLong;
+	return NameProblem::kNone;
+}
 
 /* The advisory key of a name given as UTF-8 bytes. */
 std::int64_t NameKey(std::string_view utf8_name) noexcept;

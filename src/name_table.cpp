@@ -24,8 +24,8 @@ EntryBytes(std::size_t name_length) noexcept
 NameTable::~NameTable()
 {
 	for (std::size_t i = 0; i < slot_count_; i++)
-		if (slots_[i] != nullptr)
-			FreeEntry(slots_[i]);
+		if (slots_[i].entry != nullptr)
+			FreeEntry(slots_[i].entry);
 	if (slots_ != nullptr)
 		allocator_.release(slots_);
 }
@@ -41,46 +41,46 @@ NameTable::SlotsFor(std::size_t count) noexcept
 	return size;
 }
 
-NameEntry **
+NameTable::Slot *
 NameTable::AllocateSlots(std::size_t size) noexcept
 {
-	NameEntry **slots = static_cast<NameEntry **>(allocator_.allocate(size * sizeof(NameEntry *)));
+	Slot	   *slots = static_cast<Slot *>(allocator_.allocate(size * sizeof(Slot)));
 
 	if (slots != nullptr)
-		std::memset(slots, 0, size * sizeof(NameEntry *));
+		std::memset(slots, 0, size * sizeof(Slot));
 	return slots;
 }
 
 void
-NameTable::Place(NameEntry **slots, std::size_t size, NameEntry *entry) noexcept
+NameTable::Place(Slot *slots, std::size_t size, NameEntry *entry) noexcept
 {
 	std::size_t mask = size - 1;
 	std::size_t i = static_cast<std::uint64_t>(entry->key) & mask;
 
-	while (slots[i] != nullptr)
+	while (slots[i].entry != nullptr)
 		i = (i + 1) & mask;
-	slots[i] = entry;
+	slots[i] = Slot{entry->key, entry};
 }
 
 /* Moves every entry into a new array of size slots; false leaves all as it was. */
 bool
 NameTable::Resize(std::size_t size) noexcept
 {
-	NameEntry **slots = AllocateSlots(size);
+	Slot	   *slots = AllocateSlots(size);
 
 	if (slots == nullptr)
 		return false;
 	for (std::size_t i = 0; i < slot_count_; i++)
-		if (slots_[i] != nullptr)
-			Place(slots, size, slots_[i]);
+		if (slots_[i].entry != nullptr)
+			Place(slots, size, slots_[i].entry);
 	if (slots_ != nullptr)
 	{
 		allocator_.release(slots_);
-		allocated_bytes_ -= slot_count_ * sizeof(NameEntry *);
+		allocated_bytes_ -= slot_count_ * sizeof(Slot);
 	}
 	slots_ = slots;
 	slot_count_ = size;
-	allocated_bytes_ += size * sizeof(NameEntry *);
+	allocated_bytes_ += size * sizeof(Slot);
 	return true;
 }
 
@@ -94,6 +94,8 @@ NameTable::FreeEntry(NameEntry *entry) noexcept
 NameEntry *
 NameTable::Find(std::int64_t key) const noexcept
 {
+	if (last_found_ != nullptr && last_found_->key == key)
+		return last_found_;
 	if (slot_count_ == 0)
 		return nullptr;
 
@@ -101,10 +103,12 @@ NameTable::Find(std::int64_t key) const noexcept
 
 	for (std::size_t i = static_cast<std::uint64_t>(key) & mask;; i = (i + 1) & mask)
 	{
-		NameEntry  *entry = slots_[i];
+		const Slot &slot = slots_[i];
 
-		if (entry == nullptr || entry->key == key)
-			return entry;
+		if (slot.entry == nullptr)
+			return nullptr;
+		if (slot.key == key)
+			return last_found_ = slot.entry;
 	}
 }
 
@@ -129,7 +133,7 @@ NameTable::Insert(std::int64_t key, std::string_view name) noexcept
 	std::memcpy(entry->name, name.data(), name.size());
 	Place(slots_, slot_count_, entry);
 	count_++;
-	return entry;
+	return last_found_ = entry;
 }
 
 void
@@ -149,14 +153,16 @@ NameTable::Prune(bool (*is_held) (const NameEntry &entry, void *context), void *
 {
 	std::size_t kept = 0;
 	std::size_t size;
-	NameEntry **slots;
+	Slot	   *slots;
 
 	for (std::size_t i = 0; i < slot_count_; i++)
-		if (NameEntry *entry = slots_[i])
+		if (NameEntry *entry = slots_[i].entry)
 		{
 			entry->kept = is_held(*entry, context);
 			kept += entry->kept;
 		}
+
+	last_found_ = nullptr;
 
 	/* without memory for a right-sized array nothing is pruned this time */
 	size = SlotsFor(kept);
@@ -166,7 +172,7 @@ NameTable::Prune(bool (*is_held) (const NameEntry &entry, void *context), void *
 
 	for (std::size_t i = 0; i < slot_count_; i++)
 	{
-		NameEntry  *entry = slots_[i];
+		NameEntry  *entry = slots_[i].entry;
 
 		if (entry == nullptr)
 			continue;
@@ -181,7 +187,7 @@ NameTable::Prune(bool (*is_held) (const NameEntry &entry, void *context), void *
 	}
 	if (slots_ != nullptr)
 		allocator_.release(slots_);
-	allocated_bytes_ = allocated_bytes_ - slot_count_ * sizeof(NameEntry *) + size * sizeof(NameEntry *);
+	allocated_bytes_ = allocated_bytes_ - slot_count_ * sizeof(Slot) + size * sizeof(Slot);
 	slots_ = slots;
 	slot_count_ = size;
 	count_ = kept;
@@ -192,8 +198,8 @@ void
 NameTable::ForEach(void (*visit) (NameEntry &entry, void *context), void *context) const noexcept
 {
 	for (std::size_t i = 0; i < slot_count_; i++)
-		if (slots_[i] != nullptr)
-			visit(*slots_[i], context);
+		if (slots_[i].entry != nullptr)
+			visit(*slots_[i].entry, context);
 }
 
 } // namespace advlock_named

@@ -81,7 +81,11 @@ public:
 	NameTable &operator=(const NameTable &) = delete;
 	~NameTable();
 
-	/* The entry of key, or nullptr; never allocates. */
+	/*
+	 * The entry of key, or nullptr; never allocates.  The entry found or
+	 * inserted last is checked first: an unlock nearly always names the lock
+	 * taken last.
+	 */
 	NameEntry  *Find(std::int64_t key) const noexcept;
 
 	/*
@@ -120,17 +124,25 @@ public:
 private:
 	/*
 	 * Open addressing with linear probing over a power-of-two array of
-	 * entry pointers.  Keys are SHA-256 output, so the low bits are the hash.
+	 * slots.  Keys are SHA-256 output, so the low bits are the hash.  A slot
+	 * repeats its entry's key, so a probe reads no entry but the one found.
 	 */
-	NameEntry **AllocateSlots(std::size_t size) noexcept;
-	void		Place(NameEntry **slots, std::size_t size, NameEntry *entry) noexcept;
+	struct Slot
+	{
+		std::int64_t key;
+		NameEntry  *entry;		/* nullptr: free */
+	};
+
+	Slot	   *AllocateSlots(std::size_t size) noexcept;
+	void		Place(Slot *slots, std::size_t size, NameEntry *entry) noexcept;
 	bool		Resize(std::size_t size) noexcept;
 	void		FreeEntry(NameEntry *entry) noexcept;
 
 	static std::size_t SlotsFor(std::size_t count) noexcept;
 
 	Allocator	allocator_;
-	NameEntry **slots_ = nullptr;
+	Slot	   *slots_ = nullptr;
+	mutable NameEntry *last_found_ = nullptr;	/* cleared by Prune */
 	std::size_t slot_count_ = 0;
 	std::size_t count_ = 0;
 	std::size_t named_session_count_ = 0;

@@ -89,7 +89,7 @@ TEST(NameKey, DocumentedVectors)
 /* The cache never changes a key: hits, evictions, every length, zero bytes. */
 TEST(KeyCache, AlwaysAgreesWithNameKey)
 {
-	auto		cache = std::make_unique<KeyCache>();	/* 128 KiB: not on the stack */
+	auto		cache = std::make_unique<KeyCache>();	/* 256 KiB: not on the stack */
 	std::vector<std::string> names;
 
 	/* more short names than the table holds, so sets overflow and evict */
@@ -117,7 +117,7 @@ TEST(KeyCache, AlwaysAgreesWithNameKey)
 }
 
 /*
- * Names used in alternation: 200 names over 2,048 sets put several pairs in
+ * Names used in alternation: 200 names over 4,096 sets put several pairs in
  * one set, so hits in the second way (and the swap that follows) happen.
  */
 TEST(KeyCache, AlternatingNamesKeepTheirKeys)
@@ -133,6 +133,28 @@ TEST(KeyCache, AlternatingNamesKeepTheirKeys)
 			ASSERT_EQ(cache->Key(names[i]), NameKey(names[i])) << names[i];
 			ASSERT_EQ(cache->Key(names[i + 1]), NameKey(names[i + 1])) << names[i + 1];
 		}
+}
+
+/*
+ * Short names are packed into words by overlapping loads: two names of one
+ * length that differ in any one byte must never share a packed form (the
+ * second would be served the first one's key).
+ */
+TEST(KeyCache, EveryByteOfAShortNameCounts)
+{
+	auto		cache = std::make_unique<KeyCache>();
+
+	for (std::size_t length = 1; length <= KeyCache::kMaxTableBytes; length++)
+		for (std::size_t position = 0; position < length; position++)
+			for (char byte : {'\0', 'y', '\xff'})
+			{
+				std::string base(length, 'x');
+				std::string variant = base;
+
+				variant[position] = byte;
+				for (const std::string &name : {base, variant, base, variant})
+					ASSERT_EQ(cache->Key(name), NameKey(name)) << length << " " << position;
+			}
 }
 
 /* The empty name is never a lock name, but the cache still gets it right. */
@@ -232,6 +254,24 @@ TEST(NameTable, NamedSessionCountFollowsEveryMode)
 	table.Prune(InHeldSet, &held);	/* b goes, with its session holds */
 	EXPECT_EQ(table.NamedSessionCount(), 0u);
 	EXPECT_EQ(table.Count(), 1u);
+}
+
+/* The entry found last is remembered, but never past the Prune that frees it. */
+TEST(NameTable, LastFoundEntryDoesNotOutliveItsPrune)
+{
+	NameTable	table(kCounting);
+	NameEntry  *a = table.Insert(1, "a");
+
+	ASSERT_NE(table.Insert(2, "b"), nullptr);
+	EXPECT_EQ(table.Find(1), a);
+	EXPECT_EQ(table.Find(1), a);
+
+	std::set<std::int64_t> held = {2};
+
+	table.Prune(InHeldSet, &held);
+	EXPECT_EQ(table.Find(1), nullptr);
+	ASSERT_NE(table.Find(2), nullptr);
+	EXPECT_EQ(table.Find(2)->Name(), "b");
 }
 
 /* Many keys in, most pruned, every survivor still found, every pruned one gone. */
