@@ -43,10 +43,10 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ "$quick" = 1 ]; then
-	repeats=1 loop_rounds=200 pgbench_seconds=3 pgbench_pairs=1 connect_rounds=1
+	repeats=1 loop_repeats=2 loop_rounds=200 pgbench_seconds=3 pgbench_pairs=1 connect_rounds=1
 	first_call_rounds=10 latency_rounds=10 scale_sizes="1000 10000"
 else
-	repeats=3 loop_rounds=1000 pgbench_seconds=3 pgbench_pairs=16 connect_rounds=8
+	repeats=3 loop_repeats=9 loop_rounds=500 pgbench_seconds=3 pgbench_pairs=16 connect_rounds=8
 	first_call_rounds=40 latency_rounds=40 scale_sizes="1000 10000 100000"
 fi
 
@@ -114,42 +114,58 @@ SQL
 	xact_proc sql_xact_s pg_try_advisory_xact_lock_shared 'sql_key(name)'
 } | psql_q >/dev/null
 
-loop_sql() {
+# Host noise only ever adds time, and it comes in bursts: named and builtin
+# alternate in every round (named first in odd rounds, builtin first in
+# even ones) and a ratio is the median of the rounds' ratios, with their
+# range.  The plain-SQL key (c) is slow and needs no precision: fewer rounds.
+loop_sql() {	# with the plain-SQL variant (1) or not (0)
+	local r scope mode suffix x kind order
 	# warm up every function once
 	session_pair named_try_lock_exclusive named_unlock_exclusive name | sed 's/generate_series(1, [0-9]*)/generate_series(1, 1)/'
-	for r in $(seq 1 "$repeats"); do
-		for mode in exclusive shared; do
-			suffix=$([ "$mode" = shared ] && echo _shared || true)
-			echo "\\echo @session_${mode}_named"
-			session_pair "named_try_lock_$mode" "named_unlock_$mode" name
-			echo "\\echo @session_${mode}_builtin"
-			session_pair "pg_try_advisory_lock$suffix" "pg_advisory_unlock$suffix" key
-			echo "\\echo @session_${mode}_sql"
-			session_pair "pg_try_advisory_lock$suffix" "pg_advisory_unlock$suffix" 'sql_key(name)'
-			x=$([ "$mode" = shared ] && echo s || echo x)
-			echo "\\echo @xact_${mode}_named"
-			echo "CALL named_xact_$x();"
-			echo "\\echo @xact_${mode}_builtin"
-			echo "CALL builtin_xact_$x();"
-			echo "\\echo @xact_${mode}_sql"
-			echo "CALL sql_xact_$x();"
+	for r in $(seq 1 "$loop_repeats"); do
+		if [ $((r % 2)) = 1 ]; then order="named builtin"; else order="builtin named"; fi
+		[ "$1" = 1 ] && [ "$r" -le "$repeats" ] && order="$order sql"
+		for scope in session xact; do
+			for mode in exclusive shared; do
+				suffix=$([ "$mode" = shared ] && echo _shared || true)
+				x=$([ "$mode" = shared ] && echo s || echo x)
+				for kind in $order; do
+					echo "\\echo @${scope}_${mode}_$kind"
+					case $scope/$kind in
+						session/named) session_pair "named_try_lock_$mode" "named_unlock_$mode" name ;;
+						session/builtin) session_pair "pg_try_advisory_lock$suffix" "pg_advisory_unlock$suffix" key ;;
+						session/sql) session_pair "pg_try_advisory_lock$suffix" "pg_advisory_unlock$suffix" 'sql_key(name)' ;;
+						xact/*) echo "CALL ${kind}_xact_$x();" ;;
+					esac
+				done
+			done
 		done
 	done
 }
-loop_times=$(loop_sql | timed_queries)
+loop_column() {	# times label: the label's times, one per round, in order
+	awk -v l="$2" '$1 == l { print $2 }' <<<"$1"
+}
+loop_ratios() {	# times scope_mode: "median min max" of the rounds' named/builtin ratios
+	paste <(loop_column "$1" "${2}_named") <(loop_column "$1" "${2}_builtin") |
+		awk '{ print $1 / $2 }' | sort -n |
+		awk '{ v[NR] = $1 } END { printf "%.4f %.2f %.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
+}
+loop_times=$(loop_sql 1 | timed_queries)
 pairs=$((loop_rounds * 1000))
 declare -A off_ratio=()
 for scope in session xact; do
 	for mode in exclusive shared; do
-		named=$(awk -v l="${scope}_${mode}_named" '$1 == l { print $2 }' <<<"$loop_times" | median)
-		builtin=$(awk -v l="${scope}_${mode}_builtin" '$1 == l { print $2 }' <<<"$loop_times" | median)
-		sql=$(awk -v l="${scope}_${mode}_sql" '$1 == l { print $2 }' <<<"$loop_times" | median)
+		named=$(loop_column "$loop_times" "${scope}_${mode}_named" | median)
+		builtin=$(loop_column "$loop_times" "${scope}_${mode}_builtin" | median)
+		sql=$(loop_column "$loop_times" "${scope}_${mode}_sql" | median)
+		read -r r_median r_min r_max <<<"$(loop_ratios "$loop_times" "${scope}_$mode")"
 		ns() { awk -v t="$1" -v n="$pairs" 'BEGIN { printf "%.0f ns", t * 1e6 / n }'; }
 		record "loop $scope $mode: named (a)" "$(ns "$named")" "per pair"
 		record "loop $scope $mode: builtin on keys (b)" "$(ns "$builtin")" "per pair"
 		record "loop $scope $mode: builtin on SQL sha256 key (c)" "$(ns "$sql")" "per pair"
-		off_ratio[${scope}_$mode]=$(ratio "$named" "$builtin" 4)
-		record "loop $scope $mode: a/b (target <= 1.25)" "$(ratio "$named" "$builtin")" ""
+		off_ratio[${scope}_$mode]=$r_median
+		record "loop $scope $mode: a/b (target <= 1.25)" "$(printf '%.2f' "$r_median")" \
+			"median of $loop_repeats rounds; range $r_min-$r_max"
 		record "loop $scope $mode: c/a (target >= 3)" "$(ratio "$sql" "$named")" ""
 	done
 done
@@ -568,13 +584,12 @@ first_call_rows preloaded ", preloaded"
 #    counts acquisitions; the same loop and pgbench against section 1 and 2
 #
 say "9. with the name directory and statistics on (preloaded)"
-loop_times=$(loop_sql | timed_queries)
+loop_times=$(loop_sql 0 | timed_queries)
 for scope in session xact; do
 	for mode in exclusive shared; do
-		named=$(awk -v l="${scope}_${mode}_named" '$1 == l { print $2 }' <<<"$loop_times" | median)
-		builtin=$(awk -v l="${scope}_${mode}_builtin" '$1 == l { print $2 }' <<<"$loop_times" | median)
-		on=$(ratio "$named" "$builtin" 4)
-		record "directory on, loop $scope $mode: a/b (target <= 1.5)" "$(printf '%.2f' "$on")" ""
+		read -r on r_min r_max <<<"$(loop_ratios "$loop_times" "${scope}_$mode")"
+		record "directory on, loop $scope $mode: a/b (target <= 1.5)" "$(printf '%.2f' "$on")" \
+			"median of $loop_repeats rounds; range $r_min-$r_max"
 		record "directory on, loop $scope $mode: a/b on / a/b off (target <= 1.10)" \
 			"$(ratio "$on" "${off_ratio[${scope}_$mode]}")" "section 1 is off"
 	done
