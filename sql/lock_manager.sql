@@ -117,5 +117,19 @@ RESET advlock_named.max_locks_per_session;
 SELECT total_bytes < 32 * 1024 AS under_32_kib_after_more_than_1024
 FROM pg_backend_memory_contexts WHERE name = 'advlock_named names';
 
+-- that end-of-transaction prune drops the names no longer held, but never
+-- a name held at session level by name
+SELECT named_lock_shared('kept across the prune');
+SET advlock_named.max_locks_per_session = 0;
+BEGIN;
+SELECT count(named_xact_lock_exclusive('dropped ' || g || repeat('x', 2000))) AS locked FROM generate_series(1, 1100) g;
+COMMIT;
+RESET advlock_named.max_locks_per_session;
+SELECT name, mode, scope, holds FROM named_locks();
+SELECT * FROM disagreements;
+SELECT total_bytes < 32 * 1024 AS dropped_the_rest
+FROM pg_backend_memory_contexts WHERE name = 'advlock_named names';
+SELECT named_unlock_all();
+
 DROP VIEW disagreements;
 DROP VIEW lock_manager;

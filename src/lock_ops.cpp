@@ -93,6 +93,17 @@ PruneNames()
 }
 
 /*
+ * Once a top-level transaction has released its locks, only session holds
+ * remain, and named_locks() shows only those taken by name: a name without
+ * one goes without asking the lock manager (about 150 ns a name).
+ */
+bool
+HeldBySessionByName(const NameEntry &entry, void *context)
+{
+	return entry.HasNamedSessionHolds() && HeldByMe(entry, context);
+}
+
+/*
  * The holds this backend has of (tag, mode), split by scope, as the lock
  * manager counts them.  Its per-owner counts live in the backend's
  * LOCALLOCK, which is reachable only through LockAcquireExtended: once
@@ -299,7 +310,7 @@ OnResourceRelease(ResourceReleasePhase phase, bool is_commit, bool is_top_level,
 	if (!is_top_level || name_table == NULL)
 		return;
 	if (name_table->Count() > std::max(NameTable::kMinPruneSize, 2 * name_table->NamedSessionCount()))
-		PruneNames();
+		name_table->Prune(HeldBySessionByName, NULL);
 }
 
 bool
