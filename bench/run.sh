@@ -25,6 +25,9 @@
 # 8. the first call again with the library in shared_preload_libraries
 # 9. the loop and pgbench at 32 clients again with the library preloaded,
 #    so with the name directory and per-name statistics on
+# 10. instructions per lock+unlock pair and per transaction, named vs
+#    builtin, counted by callgrind in a single-user backend: figures that
+#    host noise cannot move (needs valgrind; skipped without it)
 #
 # Timings vary with the machine; the ratios are what to compare.  Each
 # figure is the median of several interleaved runs.  --quick runs fewer and
@@ -598,6 +601,66 @@ pgbench_target="stays where section 2 has it"
 pgbench_compare "directory on, pgbench 32 clients" 32 "$pgbench_pairs" builtin named
 
 cluster_stop
+
+#
+# 10. Instruction counts.  Each workload runs twice in a single-user
+#     backend under callgrind, once short and once longer; the difference
+#     over the extra iterations is their cost, start-up and loading
+#     excluded.  Valgrind's CPU has no SHA extensions, so a name the key
+#     cache misses costs the portable SHA-256 here (several times the cost
+#     on this CPU); the pair loop's 1,000 names hit the cache.
+#
+command -v valgrind >/dev/null 2>&1 || ! is_root ||
+	apt-get install -y -qq --no-install-recommends valgrind >/dev/null 2>&1 || true
+if command -v valgrind >/dev/null 2>&1; then
+	say "10. instructions (callgrind, single-user backend)"
+	callgrind_totals() {	# preload statements-file: prints "instructions L1-misses"
+		local out="$WORKDIR/callgrind.out"
+		as_cluster_user valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$out" \
+			"$bindir/postgres" --single -D "$WORKDIR/data" -c shared_preload_libraries="$1" \
+			-c advlock_named.max_locks_per_session=0 postgres <"$2" >/dev/null 2>&1
+		callgrind_annotate --auto=no "$out" | awk '/PROGRAM TOTALS/ {
+			gsub(",", ""); gsub(/\([^)]*\)/, ""); print $1, $4 + $5 + $6; exit }'
+		rm -f "$out"
+	}
+	per_iteration() {	# preload units per-unit statements-for-units...: "instructions L1-misses" per iteration
+		local preload=$1 units=$2 per_unit=$3 short long
+		shift 3
+		"$@" 1 >"$WORKDIR/short.sql"
+		"$@" "$((units + 1))" >"$WORKDIR/long.sql"
+		chmod 644 "$WORKDIR/short.sql" "$WORKDIR/long.sql"
+		short=$(callgrind_totals "$preload" "$WORKDIR/short.sql")
+		long=$(callgrind_totals "$preload" "$WORKDIR/long.sql")
+		awk -v s="$short" -v l="$long" -v n="$((units * per_unit))" 'BEGIN {
+			split(s, a, " "); split(l, b, " "); printf "%.0f %.1f\n", (b[1] - a[1]) / n, (b[2] - a[2]) / n }'
+	}
+	pair_loop() {	# lock unlock argument rounds
+		echo "SELECT count(CASE WHEN $1($3) THEN $2($3) END) FROM names, generate_series(1, $4);"
+	}
+	transactions() {	# named|builtin count: the pgbench script's transactions, one name each
+		local i
+		for i in $(seq 1 "$2"); do
+			if [ "$1" = named ]; then
+				printf 'BEGIN\nSELECT named_xact_lock_shared(%s)\nSELECT named_xact_lock_exclusive(%s)\nCOMMIT\n' "'hot'" "'$i'"
+			else
+				printf 'BEGIN\nSELECT pg_advisory_xact_lock_shared(%s)\nSELECT pg_advisory_xact_lock(%s)\nCOMMIT\n' "$hot_key" "$i"
+			fi
+		done
+	}
+	for preload in "" advlock_named; do
+		tag=$([ -n "$preload" ] && echo ", directory on" || true)
+		read -r named_ir named_miss <<<"$(per_iteration "$preload" 10 1000 pair_loop named_try_lock_exclusive named_unlock_exclusive name)"
+		read -r builtin_ir builtin_miss <<<"$(per_iteration "$preload" 10 1000 pair_loop pg_try_advisory_lock pg_advisory_unlock key)"
+		record "instructions per session lock+unlock pair$tag: named / builtin" "$named_ir / $builtin_ir" \
+			"ratio $(ratio "$named_ir" "$builtin_ir"); L1 misses $named_miss / $builtin_miss"
+	done
+	read -r named_ir named_miss <<<"$(per_iteration "" 1000 1 transactions named)"
+	read -r builtin_ir builtin_miss <<<"$(per_iteration "" 1000 1 transactions builtin)"
+	record "instructions per transaction of the pgbench script: named / builtin" "$named_ir / $builtin_ir" \
+		"ratio $(ratio "$named_ir" "$builtin_ir"); a new name each, portable SHA-256"
+else
+	say "10. skipped: no valgrind (apt-get install valgrind)"
+fi
 
 if [ -n "$markdown" ]; then
 	{
