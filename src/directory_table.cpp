@@ -57,16 +57,20 @@ SlotCountFor(std::uint32_t capacity)
 	return capacity + capacity / 3 + 1;
 }
 
-/* A candidate for eviction: its usage, then whether it is in use, then its slot. */
-struct Candidate
+} // namespace
+
+/* An entry as eviction sorts it: least used, then oldest, first. */
+struct DirectoryTable::Candidate
 {
 	std::uint64_t usage;
+	std::uint64_t sequence;
 	NameId		id;
-	std::uint32_t slot;
-	bool		in_use;
-};
 
-} // namespace
+	bool		operator<(const Candidate &other) const noexcept
+	{
+		return usage != other.usage ? usage < other.usage : sequence < other.sequence;
+	}
+};
 
 bool
 NameCounts::Empty() const noexcept
@@ -126,10 +130,13 @@ DirectoryTable::Entry::Add(const NameCounts &counts) noexcept
 	AtomicMax(last_acquired_, counts.last_acquired);
 }
 
+/* The slots, then room for Evict to sort every entry in. */
 std::size_t
 DirectoryTable::BytesFor(std::uint32_t capacity) noexcept
 {
-	return HeaderBytes() + std::size_t{SlotCountFor(capacity)} * sizeof(Entry);
+	static_assert(alignof(Candidate) <= alignof(Entry), "candidates follow the slots");
+	return HeaderBytes() + std::size_t{SlotCountFor(capacity)} * sizeof(Entry) +
+		std::size_t{capacity} * sizeof(Candidate);
 }
 
 DirectoryTable *
@@ -141,6 +148,7 @@ DirectoryTable::Create(void *memory, std::uint32_t capacity) noexcept
 	table->capacity_ = capacity;
 	table->slot_count_ = SlotCountFor(capacity);
 	table->entries_ = 0;
+	table->next_sequence_ = 0;
 	table->evictions_.store(0);
 	table->collisions_.store(0);
 	table->resets_.store(0);
@@ -165,6 +173,12 @@ const DirectoryTable::Entry *
 DirectoryTable::Slots() const noexcept
 {
 	return reinterpret_cast<const Entry *>(reinterpret_cast<const char *>(this) + HeaderBytes());
+}
+
+DirectoryTable::Candidate *
+DirectoryTable::Candidates() noexcept
+{
+	return reinterpret_cast<Candidate *>(Slots() + slot_count_);
 }
 
 std::uint32_t
@@ -245,6 +259,7 @@ DirectoryTable::Insert(const NameId &id, std::uint64_t fingerprint, std::string_
 	}
 	entry->id_ = id;
 	entry->fingerprint_ = fingerprint;
+	entry->sequence_ = next_sequence_++;
 	entry->truncated_ = truncated;
 	entry->name_length_ = static_cast<std::uint16_t>(name.size());
 	std::memcpy(entry->name_, name.data(), name.size());
@@ -269,6 +284,7 @@ DirectoryTable::MoveEntry(Entry &from, Entry &to) noexcept
 
 	to.id_ = from.id_;
 	to.fingerprint_ = from.fingerprint_;
+	to.sequence_ = from.sequence_;
 	to.truncated_ = from.truncated_;
 	to.name_length_ = from.name_length_;
 	std::memcpy(to.name_, from.name_, from.name_length_);
@@ -309,21 +325,21 @@ DirectoryTable::EraseAt(std::uint32_t hole) noexcept
 	}
 }
 
-std::size_t
-DirectoryTable::EvictScratchBytes() const noexcept
-{
-	return std::size_t{slot_count_} * sizeof(Candidate);
-}
-
+/*
+ * Ties in usage are common (every name used once has the same), so they go
+ * oldest first: by slot, the victims of every round would be the lowest
+ * slots, and the entries left would pile up into one run of thousands of
+ * slots that every lookup of an absent name walks to its end.
+ */
 std::uint32_t
-DirectoryTable::Evict(InUseFunction in_use, void *arg, void *scratch) noexcept
+DirectoryTable::Evict(InUseFunction in_use, void *arg) noexcept
 {
 	Entry	   *slots = Slots();
-	Candidate  *candidates = static_cast<Candidate *>(scratch);
+	Candidate  *candidates = Candidates();
 	std::uint32_t count = 0;
-	std::uint32_t idle = 0;
 	std::uint32_t target = std::max<std::uint32_t>(1, capacity_ * kEvictPercent / 100);
-	std::uint32_t victims;
+	std::uint32_t sorted = 0;
+	std::uint32_t victims = 0;
 
 	for (std::uint32_t i = 0; i < slot_count_; i++)
 	{
@@ -333,24 +349,30 @@ DirectoryTable::Evict(InUseFunction in_use, void *arg, void *scratch) noexcept
 			continue;
 		usage = slots[i].usage_.load(std::memory_order_relaxed);
 		slots[i].usage_.store(usage - usage / 100, std::memory_order_relaxed);
-		candidates[count] = Candidate{usage, slots[i].id_, i, in_use(slots[i].id_.database, slots[i].id_.key, arg)};
-		if (!candidates[count].in_use)
-			idle++;
-		count++;
+		candidates[count++] = Candidate{usage, slots[i].sequence_, slots[i].id_};
 	}
-	if (count == 0)
-		return 0;
+	target = std::min(target, count);
 
-	/* idle entries first, least used first; in-use ones only when none is idle */
-	victims = idle > 0 ? std::min(target, idle) : std::min(target, count);
-	std::partial_sort(candidates, candidates + victims, candidates + count,
-					  [](const Candidate &a, const Candidate &b) {
-						  if (a.in_use != b.in_use)
-							  return !a.in_use;
-						  if (a.usage != b.usage)
-							  return a.usage < b.usage;
-						  return a.slot < b.slot;
-					  });
+	/*
+	 * The idle ones in order, moved to the front; the order is sorted a
+	 * chunk at a time, as far as the walk gets.
+	 */
+	for (std::uint32_t next = 0; next < count && victims < target; next++)
+	{
+		if (next == sorted)
+		{
+			std::uint32_t more = std::min(target, count - sorted);
+
+			std::nth_element(candidates + sorted, candidates + sorted + more - 1, candidates + count);
+			std::sort(candidates + sorted, candidates + sorted + more);
+			sorted += more;
+		}
+		if (!in_use(candidates[next].id.database, candidates[next].id.key, arg))
+			candidates[victims++] = candidates[next];
+	}
+	/* none idle: the walk sorted them all and moved none */
+	if (victims == 0)
+		victims = target;
 
 	/*
 	 * Erasing shifts later entries back, so each victim is found again by

@@ -15,8 +15,9 @@
  * library is preloaded, a DSM registry segment otherwise), and so does the
  * locking: the caller holds the directory's LWLock, shared for lookups and
  * for adding counts (the counters are atomics), exclusive for inserting,
- * evicting and resetting.  Timestamps are opaque 64-bit values
- * (PostgreSQL's TimestampTz in practice).
+ * evicting and resetting.  The block has room for eviction to sort every
+ * entry in, so evicting needs no memory of the caller's.  Timestamps are
+ * opaque 64-bit values (PostgreSQL's TimestampTz in practice).
  *
  * Pure C++: no PostgreSQL header, no allocation, nothing throws.
  *
@@ -83,6 +84,7 @@ public:
 		std::uint16_t name_length_;
 		NameId		id_;
 		std::uint64_t fingerprint_;
+		std::uint64_t sequence_;	/* insertion order, for eviction among equals */
 		char		name_[kStoredNameBytes];
 		std::atomic<std::uint64_t> usage_;
 		std::atomic<std::uint64_t> acquisitions_;
@@ -112,9 +114,6 @@ public:
 	/* Lays out an empty table in memory of BytesFor(capacity) bytes, suitably aligned. */
 	static DirectoryTable *Create(void *memory, std::uint32_t capacity) noexcept;
 
-	/* Scratch bytes Evict needs. */
-	std::size_t EvictScratchBytes() const noexcept;
-
 	/* The entry of id, or nullptr. */
 	Entry	   *Find(const NameId &id) noexcept;
 
@@ -135,13 +134,14 @@ public:
 
 	/*
 	 * Makes room (exclusive lock): removes about 5% of the capacity, the
-	 * least used first, among the entries for which in_use(database, key,
-	 * arg) is false; only when every entry is in use, the least used of
-	 * those.  Decays every usage count.  scratch has EvictScratchBytes()
-	 * bytes.  Returns how many entries went.
+	 * least used first and, among equally used ones, the oldest first, of
+	 * the entries for which in_use(database, key, arg) is false; only when
+	 * every entry is in use, the least used of those.  in_use is asked in
+	 * that order and only until enough idle entries are found.  Decays every
+	 * usage count.  Returns how many entries went.
 	 */
 	using InUseFunction = bool (*)(std::uint32_t database, std::int64_t key, void *arg);
-	std::uint32_t Evict(InUseFunction in_use, void *arg, void *scratch) noexcept;
+	std::uint32_t Evict(InUseFunction in_use, void *arg) noexcept;
 
 	/* Zeroes every entry's counts (exclusive lock); names stay. */
 	void		ResetCounts(std::int64_t now) noexcept;
@@ -163,10 +163,13 @@ private:
 	static void MoveEntry(Entry &from, Entry &to) noexcept;
 	Entry	   *Slots() noexcept;
 	const Entry *Slots() const noexcept;
+	struct Candidate;
+	Candidate  *Candidates() noexcept;
 
 	std::uint32_t capacity_;	/* most entries */
 	std::uint32_t slot_count_;	/* more slots than entries, for short probes */
 	std::uint32_t entries_;
+	std::uint64_t next_sequence_;
 	std::atomic<std::uint64_t> evictions_;
 	std::atomic<std::uint64_t> collisions_;
 	std::atomic<std::uint64_t> resets_;
