@@ -81,9 +81,9 @@ HTAB	   *local_names = NULL;
 LocalName  *last_noted = NULL;	/* the entry NoteNameUsed saw last, for the Count calls */
 
 /*
- * Entries never move or go singly; the whole set is dropped and made anew,
- * which bumps this, so a pointer to an entry kept with its generation (in
- * the backend's name table) is known to be good without a hash lookup.
+ * Entries never move or go singly; the whole set is cleared at once, which
+ * bumps this, so a pointer to an entry kept with its generation (in the
+ * backend's name table) is known to be good without a hash lookup.
  */
 uint32		local_names_generation = 0;
 LocalName  *pending_names = NULL;	/* the entries with counts to flush, so a flush walks only those */
@@ -99,8 +99,26 @@ CreateLocalNames()
 	ctl.keysize = sizeof(LocalKey);
 	ctl.entrysize = sizeof(LocalName);
 	ctl.hcxt = TopMemoryContext;
-	local_names = hash_create("advlock_named names used", 64, &ctl,
+	/* sized for the most it holds: growing splits a bucket, cold, at every insert */
+	local_names = hash_create("advlock_named names used", kMaxLocalNames, &ctl,
 							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	local_names_generation++;
+}
+
+/*
+ * Forgets every name (after a flush).  The entries go to the hash's free
+ * list, so the next names reuse their memory: a hash made anew would take
+ * a page fault for every page of it again, every kMaxLocalNames names.
+ */
+void
+ClearLocalNames()
+{
+	HASH_SEQ_STATUS scan;
+	LocalName  *entry;
+
+	hash_seq_init(&scan, local_names);
+	while ((entry = static_cast<LocalName *>(hash_seq_search(&scan))) != NULL)
+		(void) hash_search(local_names, &entry->id, HASH_REMOVE, NULL);
 	last_noted = NULL;
 	pending_names = NULL;
 	local_names_generation++;
@@ -333,7 +351,7 @@ Flush()
 		DirectoryTable::Entry *shared = table->Find(SharedId(*entry));
 
 		if (shared != nullptr)
-			shared->Add(entry->pending);
+			table->Add(*shared, entry->pending);
 		else
 			entry->published = false;
 		new (&entry->pending) NameCounts();
@@ -438,8 +456,7 @@ NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 	{
 		/* a backend that used very many names starts its set afresh */
 		Flush();
-		hash_destroy(local_names);
-		CreateLocalNames();
+		ClearLocalNames();
 	}
 	if (entry == NULL)
 	{

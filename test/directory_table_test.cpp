@@ -5,7 +5,6 @@
  */
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <random>
@@ -115,12 +114,12 @@ TEST(DirectoryTable, CountsAddAndReset)
 	wait.total_wait_us = 500;
 	wait.max_wait_us = 500;
 	wait.last_acquired = 1000;
-	e->Add(Acquired(3));
-	e->Add(wait);
+	t.table->Add(*e, Acquired(3));
+	t.table->Add(*e, wait);
 	wait.max_wait_us = 200;
 	wait.total_wait_us = 200;
 	wait.last_acquired = 900;
-	e->Add(wait);
+	t.table->Add(*e, wait);
 
 	NameCounts	c = e->Counts();
 	EXPECT_EQ(c.acquisitions, 5u);
@@ -173,7 +172,7 @@ TEST(DirectoryTable, EvictsIdleLeastUsedFirst)
 
 	/* the in-use ones are the least used, yet they stay */
 	for (int i = 0; i < 100; i++)
-		table.Insert(NameId{1, 1, i}, 0, "n", false)->Add(Acquired(i < 10 ? i : 10 * i));
+		table.Add(*table.Insert(NameId{1, 1, i}, 0, "n", false), Acquired(i < 10 ? i : 10 * i));
 
 	EXPECT_EQ(table.Evict(LowKeysInUse, nullptr), 5u);
 	for (int i = 0; i < 10; i++)
@@ -203,7 +202,7 @@ TEST(DirectoryTable, NeverEvictsInUseWhileAnIdleEntryIsLeft)
 	DirectoryTable  &table = *t.table;
 
 	for (int i = 0; i < 100; i++)
-		table.Insert(NameId{1, 1, i}, 0, "n", false)->Add(Acquired(1000));
+		table.Add(*table.Insert(NameId{1, 1, i}, 0, "n", false), Acquired(1000));
 	EXPECT_EQ(table.Evict(AllButKey3InUse, nullptr), 1u);
 	EXPECT_EQ(table.Find(NameId{1, 1, 3}), nullptr);
 	EXPECT_EQ(table.GetInfo().entries, 99u);
@@ -245,7 +244,7 @@ TEST(DirectoryTable, AsksOnlyAsFarAsItEvicts)
 
 	/* the least used are keys 0, 1, 2, ...; 0..2 are in use */
 	for (int i = 0; i < 100; i++)
-		table.Insert(NameId{1, 1, i}, 0, "n", false)->Add(Acquired(i));
+		table.Add(*table.Insert(NameId{1, 1, i}, 0, "n", false), Acquired(i));
 	EXPECT_EQ(table.Evict(CountingInUse, &asked), 5u);
 	EXPECT_EQ(asked, 8);
 	for (int i = 0; i < 100; i++)
@@ -253,15 +252,16 @@ TEST(DirectoryTable, AsksOnlyAsFarAsItEvicts)
 }
 
 /*
- * Names used once each churn through a full table: eviction must not
- * gather the entries left into long runs, which every lookup of an absent
- * name would walk.
+ * Names used once each churn through a full table many times over: every
+ * entry left is found through the index, and the free list has exactly
+ * the room the count says.
  */
-TEST(DirectoryTable, ChurnKeepsProbesShort)
+TEST(DirectoryTable, ChurnKeepsIndexAndFreeListWhole)
 {
 	TestTable	t(5000);
 	DirectoryTable  &table = *t.table;
 	std::mt19937_64 random(5);
+	std::uint32_t present = 0;
 
 	for (int i = 0; i < 100000; i++)
 	{
@@ -273,23 +273,19 @@ TEST(DirectoryTable, ChurnKeepsProbesShort)
 			ASSERT_NE(table.Insert(id, 0, "n", false), nullptr);
 		}
 	}
-	/*
-	 * At three quarters full, runs of a few dozen slots; ties broken by slot
-	 * made one of thousands.  Runs may wrap, so start after a free slot.
-	 */
-	std::uint32_t slots = table.SlotCount();
-	std::uint32_t start = 0;
-	std::uint32_t run = 0;
-	std::uint32_t longest = 0;
-
-	while (table.At(start) != nullptr)
-		start++;
-	for (std::uint32_t s = 1; s <= slots; s++)
+	for (std::uint32_t place = 0; place < table.SlotCount(); place++)
 	{
-		run = table.At((start + s) % slots) != nullptr ? run + 1 : 0;
-		longest = std::max(longest, run);
+		const DirectoryTable::Entry *entry = table.At(place);
+
+		if (entry == nullptr)
+			continue;
+		present++;
+		ASSERT_EQ(table.Find(entry->Id()), entry);
 	}
-	EXPECT_LT(longest, 300u);
+	ASSERT_EQ(present, table.GetInfo().entries);
+	for (std::uint32_t i = present; i < 5000; i++)
+		ASSERT_NE(table.Insert(NameId{2, 1, static_cast<std::int64_t>(i)}, 0, "n", false), nullptr);
+	EXPECT_EQ(table.Insert(NameId{2, 1, -1}, 0, "n", false), nullptr);
 }
 
 /* Random inserts, evictions and lookups against a reference set. */
@@ -327,7 +323,7 @@ TEST(DirectoryTable, MatchesAReferenceModel)
 			{
 				ASSERT_EQ(e->Id().key, id.key);
 				model.insert(model_id);
-				e->Add(Acquired(random() % 5));
+				table.Add(*e, Acquired(random() % 5));
 			}
 		}
 		ASSERT_EQ(table.GetInfo().entries, model.size());
