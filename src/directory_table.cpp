@@ -373,14 +373,15 @@ DirectoryTable::Evict(InUseFunction in_use, void *arg) noexcept
 	std::uint32_t sorted = 0;
 	std::uint32_t victims = 0;
 
-	/* a free entry's usage is 0 */
+	/* a free entry's usage is 0; the decay writes only what it changes */
 	for (std::uint32_t i = 0; i < capacity_; i++)
 	{
 		std::uint64_t usage = ages[i].usage.load(std::memory_order_relaxed);
 
 		if (usage == 0)
 			continue;
-		ages[i].usage.store(usage - usage / 100, std::memory_order_relaxed);
+		if (usage >= 100)
+			ages[i].usage.store(usage - usage / 100, std::memory_order_relaxed);
 		candidates[count++] = Candidate{usage, ages[i].sequence, i};
 	}
 	target = std::min(target, count);

@@ -234,25 +234,27 @@ KeyInUse(uint32 database, int64 key, void *arg)
 }
 
 /*
- * Creates our entry, evicting idle names first when the directory is full.
- * Backends that found it full at the same moment evict once: the others
- * find the room made.  Evicting asks the lock manager about the names it
- * considers, one partition lock at a time, under the directory's lock
- * (nothing takes them the other way round).
+ * Our entry (exclusive lock), created if absent, evicting idle names first
+ * when the directory is full.  Backends that found it full at the same
+ * moment evict once: the others find the room made.  Evicting asks the
+ * lock manager about the names it considers, one partition lock at a time,
+ * under the directory's lock (nothing takes them the other way round), and
+ * allocates nothing, so this never raises an ERROR.
  */
-void
-InsertShared(DirectoryTable *table, const LocalName &entry)
+DirectoryTable::Entry *
+PutShared(DirectoryTable *table, const LocalName &entry)
 {
 	NameId		id = SharedId(entry);
+	DirectoryTable::Entry *shared = table->Find(id);
 
-	LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
-	if (table->Find(id) == nullptr &&
-		table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated) == nullptr)
+	if (shared == nullptr)
+		shared = table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated);
+	if (shared == nullptr)
 	{
 		(void) table->Evict(KeyInUse, NULL);
-		(void) table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated);
+		shared = table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated);
 	}
-	LWLockRelease(DirectoryLock());
+	return shared;
 }
 
 void
@@ -320,7 +322,11 @@ Publish(DirectoryTable *table, LocalName *entry)
 	LWLockRelease(DirectoryLock());
 
 	if (!present)
-		InsertShared(table, *entry);
+	{
+		LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
+		(void) PutShared(table, *entry);
+		LWLockRelease(DirectoryLock());
+	}
 	entry->published = true;
 
 	if (collided)
@@ -332,32 +338,75 @@ Publish(DirectoryTable *table, LocalName *entry)
 	}
 }
 
+void
+ClearPending(LocalName *entry)
+{
+	new (&entry->pending) NameCounts();
+	entry->has_pending = false;
+}
+
+/* Whether this backend holds the lock on entry's key, in either mode. */
+bool
+HeldHere(const LocalName &entry)
+{
+	LOCKTAG		tag = AdvisoryTag(entry.id.key);
+
+	return AnlLockHeldByMe(&tag, ShareLock) || AnlLockHeldByMe(&tag, ExclusiveLock);
+}
+
 /*
- * Moves pending counts into the directory; never raises an ERROR.  The
- * counts of a name evicted meanwhile go with it, as its flushed counts did,
- * and its next use here publishes it again.
+ * Moves pending counts into the directory; never raises an ERROR.  A name
+ * evicted meanwhile that this backend holds goes back in with its counts,
+ * since it is in use; the counts of any other evicted name go with it, as
+ * its flushed ones did, and its next use here publishes it again.
+ * (Publishing those back too, as names churn, would double the inserts and
+ * evictions.)
  */
 void
 Flush()
 {
 	DirectoryTable  *table = AttachedDirectory();
+	LocalName  *held_missing = NULL;
+	LocalName  *next;
 
 	if (pending_names == NULL || table == nullptr)
 		return;
 
 	LWLockAcquire(DirectoryLock(), LW_SHARED);
-	for (LocalName *entry = pending_names; entry != NULL; entry = entry->next_pending)
+	for (LocalName *entry = pending_names; entry != NULL; entry = next)
 	{
 		DirectoryTable::Entry *shared = table->Find(SharedId(*entry));
 
+		next = entry->next_pending;
+		if (shared == nullptr && HeldHere(*entry))
+		{
+			entry->next_pending = held_missing;
+			held_missing = entry;
+			continue;
+		}
 		if (shared != nullptr)
 			table->Add(*shared, entry->pending);
 		else
 			entry->published = false;
-		new (&entry->pending) NameCounts();
-		entry->has_pending = false;
+		ClearPending(entry);
 	}
 	LWLockRelease(DirectoryLock());
+
+	if (held_missing != NULL)
+	{
+		LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
+		for (LocalName *entry = held_missing; entry != NULL; entry = entry->next_pending)
+		{
+			DirectoryTable::Entry *shared = PutShared(table, *entry);
+
+			if (shared != nullptr)
+				table->Add(*shared, entry->pending);
+			else
+				entry->published = false;
+			ClearPending(entry);
+		}
+		LWLockRelease(DirectoryLock());
+	}
 	pending_names = NULL;
 	flush_at_transaction_end = false;
 	last_flush = GetCurrentTimestamp();
@@ -533,10 +582,7 @@ void
 DiscardNameCounts()
 {
 	for (LocalName *entry = pending_names; entry != NULL; entry = entry->next_pending)
-	{
-		new (&entry->pending) NameCounts();
-		entry->has_pending = false;
-	}
+		ClearPending(entry);
 	pending_names = NULL;
 	flush_at_transaction_end = false;
 }
