@@ -109,3 +109,33 @@ RESET ROLE;
 REVOKE EXECUTE ON FUNCTION named_lock_stats_reset() FROM regress_anl_bob;
 
 DROP ROLE regress_anl_alice, regress_anl_bob, regress_anl_carol;
+
+-- More names than max_names, each used once: the full directory evicts
+-- idle names, least used first and, among names used alike, the oldest
+-- first.  A name held all along stays, and so does one used more often
+-- than the churning ones, each with its exact counts; the newest name is
+-- there.  (Reading named_lock_stats flushes this session's counts.)
+SELECT max_names, evictions AS evictions_before FROM named_lock_stats_info \gset
+SELECT named_lock_exclusive('dir-held');
+SELECT count(CASE WHEN named_try_lock_shared('dir-busy') THEN named_unlock_shared('dir-busy') END) AS busy
+FROM generate_series(1, 5);
+SELECT count(*) > 0 AS flushed FROM named_lock_stats;
+SELECT count(CASE WHEN named_try_lock_exclusive('dir-churn-' || g)
+			 THEN named_unlock_exclusive('dir-churn-' || g) END) = :max_names + 500 AS churned
+FROM generate_series(1, :max_names + 500) g;
+SELECT names <= max_names AS within_max_names, evictions > :evictions_before AS evicted
+FROM named_lock_stats_info;
+SELECT CASE WHEN name LIKE 'dir-churn-%' THEN 'the newest' ELSE name END AS name, acquisitions
+FROM named_lock_stats
+WHERE database = current_database() AND name IN ('dir-held', 'dir-busy', 'dir-churn-' || (:max_names + 500))
+ORDER BY name;
+
+-- A name evicted after this session's counts for it were flushed: used
+-- again, it is published again, its counts started over.
+SELECT min(g) AS gone FROM generate_series(:max_names, :max_names + 499) g
+WHERE NOT EXISTS (SELECT FROM named_lock_stats WHERE name = 'dir-churn-' || g) \gset
+SELECT named_lock_exclusive('dir-churn-' || :gone);
+SELECT acquisitions FROM named_lock_stats WHERE name = 'dir-churn-' || :gone;
+SELECT name = 'dir-churn-' || :gone AS named, mode FROM named_lock_activity
+WHERE pid = pg_backend_pid() AND key = named_lock_key('dir-churn-' || :gone);
+SELECT named_unlock_all();

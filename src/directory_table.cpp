@@ -1,11 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * directory_table.cpp
- *	  The shared name directory's hash table; see directory_table.hpp.
+ *	  The shared name directory's table; see directory_table.hpp.
  *
- * Linear probing with backward-shift deletion, so there are no tombstones
- * and a run of occupied slots always ends at a free one.  The table has a
- * third more slots than entries, which keeps probe runs short when full.
+ * The index is probed linearly, with backward-shift deletion, so there are
+ * no tombstones and a run of occupied slots always ends at a free one; at
+ * most half its slots are taken, which keeps runs short.  Free entries are
+ * linked into a list through next_free_.
  *
  *-------------------------------------------------------------------------
  */
@@ -54,19 +55,23 @@ HeaderBytes()
 std::uint32_t
 SlotCountFor(std::uint32_t capacity)
 {
-	return capacity + capacity / 3 + 1;
+	return 2 * capacity + 1;
 }
 
-/* A candidate for eviction: its usage, then whether it is in use, then its slot. */
-struct Candidate
+} // namespace
+
+/* An entry as eviction sorts it: least used, then oldest, first. */
+struct DirectoryTable::Candidate
 {
 	std::uint64_t usage;
-	NameId		id;
-	std::uint32_t slot;
-	bool		in_use;
-};
+	std::uint64_t sequence;
+	std::uint32_t place;
 
-} // namespace
+	bool		operator<(const Candidate &other) const noexcept
+	{
+		return usage != other.usage ? usage < other.usage : sequence < other.sequence;
+	}
+};
 
 bool
 NameCounts::Empty() const noexcept
@@ -105,66 +110,107 @@ DirectoryTable::Entry::Counts() const noexcept
 }
 
 void
-DirectoryTable::Entry::Add(const NameCounts &counts) noexcept
+DirectoryTable::Add(Entry &entry, const NameCounts &counts) noexcept
 {
 	constexpr auto relaxed = std::memory_order_relaxed;
 
-	usage_.fetch_add(UsageOf(counts), relaxed);
+	Ages()[&entry - Entries()].usage.fetch_add(UsageOf(counts), relaxed);
 	if (counts.acquisitions != 0)
-		acquisitions_.fetch_add(counts.acquisitions, relaxed);
+		entry.acquisitions_.fetch_add(counts.acquisitions, relaxed);
 	if (counts.waited != 0)
-		waited_.fetch_add(counts.waited, relaxed);
+		entry.waited_.fetch_add(counts.waited, relaxed);
 	if (counts.timeouts != 0)
-		timeouts_.fetch_add(counts.timeouts, relaxed);
+		entry.timeouts_.fetch_add(counts.timeouts, relaxed);
 	if (counts.failed_tries != 0)
-		failed_tries_.fetch_add(counts.failed_tries, relaxed);
+		entry.failed_tries_.fetch_add(counts.failed_tries, relaxed);
 	if (counts.deadlocks != 0)
-		deadlocks_.fetch_add(counts.deadlocks, relaxed);
+		entry.deadlocks_.fetch_add(counts.deadlocks, relaxed);
 	if (counts.total_wait_us != 0)
-		total_wait_us_.fetch_add(counts.total_wait_us, relaxed);
-	AtomicMax(max_wait_us_, counts.max_wait_us);
-	AtomicMax(last_acquired_, counts.last_acquired);
+		entry.total_wait_us_.fetch_add(counts.total_wait_us, relaxed);
+	AtomicMax(entry.max_wait_us_, counts.max_wait_us);
+	AtomicMax(entry.last_acquired_, counts.last_acquired);
 }
 
+/* The entries, their ages, the index, then room for Evict to sort every entry in. */
 std::size_t
 DirectoryTable::BytesFor(std::uint32_t capacity) noexcept
 {
-	return HeaderBytes() + std::size_t{SlotCountFor(capacity)} * sizeof(Entry);
+	static_assert(sizeof(Entry) % alignof(Age) == 0 && sizeof(Age) % alignof(Slot) == 0 &&
+				  sizeof(Slot) % alignof(Candidate) == 0,
+				  "each part is aligned for the next");
+	return HeaderBytes() + std::size_t{capacity} * (sizeof(Entry) + sizeof(Age)) +
+		std::size_t{SlotCountFor(capacity)} * sizeof(Slot) + std::size_t{capacity} * sizeof(Candidate);
 }
 
 DirectoryTable *
 DirectoryTable::Create(void *memory, std::uint32_t capacity) noexcept
 {
-	DirectoryTable  *table = new (memory) DirectoryTable();
-	Entry	   *slots;
+	DirectoryTable *table = new (memory) DirectoryTable();
+	Entry	   *entries;
+	Age		   *ages;
+	Slot	   *slots;
 
 	table->capacity_ = capacity;
 	table->slot_count_ = SlotCountFor(capacity);
 	table->entries_ = 0;
+	table->free_list_ = capacity > 0 ? 1 : 0;
+	table->next_sequence_ = 0;
 	table->evictions_.store(0);
 	table->collisions_.store(0);
 	table->resets_.store(0);
 	table->last_reset_.store(0);
-	slots = table->Slots();
-	for (std::uint32_t i = 0; i < table->slot_count_; i++)
+	entries = table->Entries();
+	ages = table->Ages();
+	for (std::uint32_t i = 0; i < capacity; i++)
 	{
-		Entry	   *entry = new (&slots[i]) Entry();
+		Entry	   *entry = new (&entries[i]) Entry();
 
 		entry->used_ = false;
+		entry->next_free_ = i + 1 < capacity ? i + 2 : 0;
+		new (&ages[i]) Age();
+		ages[i].usage.store(0);
+		ages[i].sequence = 0;
 	}
+	slots = table->Slots();
+	for (std::uint32_t i = 0; i < table->slot_count_; i++)
+		slots[i].entry = 0;
 	return table;
 }
 
 DirectoryTable::Entry *
-DirectoryTable::Slots() noexcept
+DirectoryTable::Entries() noexcept
 {
 	return reinterpret_cast<Entry *>(reinterpret_cast<char *>(this) + HeaderBytes());
 }
 
 const DirectoryTable::Entry *
-DirectoryTable::Slots() const noexcept
+DirectoryTable::Entries() const noexcept
 {
 	return reinterpret_cast<const Entry *>(reinterpret_cast<const char *>(this) + HeaderBytes());
+}
+
+DirectoryTable::Age *
+DirectoryTable::Ages() noexcept
+{
+	return reinterpret_cast<Age *>(Entries() + capacity_);
+}
+
+DirectoryTable::Slot *
+DirectoryTable::Slots() noexcept
+{
+	return reinterpret_cast<Slot *>(Ages() + capacity_);
+}
+
+const DirectoryTable::Slot *
+DirectoryTable::Slots() const noexcept
+{
+	return reinterpret_cast<const Slot *>(reinterpret_cast<const Age *>(Entries() + capacity_) + capacity_);
+}
+
+DirectoryTable::Candidate *
+DirectoryTable::Candidates() noexcept
+{
+	return reinterpret_cast<Candidate *>(Slots() + slot_count_);
 }
 
 std::uint32_t
@@ -188,14 +234,14 @@ DirectoryTable::Next(std::uint32_t slot) const noexcept
 DirectoryTable::Entry *
 DirectoryTable::Find(const NameId &id) noexcept
 {
-	Entry	   *slots = Slots();
+	const Slot *slots = Slots();
+	Entry	   *entries = Entries();
 
-	for (std::uint32_t i = Home(id.database, id.key); slots[i].used_; i = Next(i))
+	for (std::uint32_t i = Home(id.database, id.key); slots[i].entry != 0; i = Next(i))
 	{
-		const NameId &other = slots[i].id_;
-
-		if (other.key == id.key && other.database == id.database && other.role == id.role)
-			return &slots[i];
+		if (slots[i].key == id.key && slots[i].database == id.database &&
+			entries[slots[i].entry - 1].id_.role == id.role)
+			return &entries[slots[i].entry - 1];
 	}
 	return nullptr;
 }
@@ -203,41 +249,47 @@ DirectoryTable::Find(const NameId &id) noexcept
 const DirectoryTable::Entry *
 DirectoryTable::FindAnyRole(std::uint32_t database, std::int64_t key) const noexcept
 {
-	const Entry *slots = Slots();
+	const Slot *slots = Slots();
 
-	for (std::uint32_t i = Home(database, key); slots[i].used_; i = Next(i))
-		if (slots[i].id_.key == key && slots[i].id_.database == database)
-			return &slots[i];
+	for (std::uint32_t i = Home(database, key); slots[i].entry != 0; i = Next(i))
+		if (slots[i].key == key && slots[i].database == database)
+			return &Entries()[slots[i].entry - 1];
 	return nullptr;
 }
 
 const DirectoryTable::Entry *
 DirectoryTable::FindCollision(std::uint32_t database, std::int64_t key,
-						 std::uint64_t fingerprint) const noexcept
+							  std::uint64_t fingerprint) const noexcept
 {
-	const Entry *slots = Slots();
+	const Slot *slots = Slots();
+	const Entry *entries = Entries();
 
-	for (std::uint32_t i = Home(database, key); slots[i].used_; i = Next(i))
-		if (slots[i].id_.key == key && slots[i].id_.database == database &&
-			slots[i].fingerprint_ != fingerprint)
-			return &slots[i];
+	for (std::uint32_t i = Home(database, key); slots[i].entry != 0; i = Next(i))
+		if (slots[i].key == key && slots[i].database == database &&
+			entries[slots[i].entry - 1].fingerprint_ != fingerprint)
+			return &entries[slots[i].entry - 1];
 	return nullptr;
 }
 
 DirectoryTable::Entry *
 DirectoryTable::Insert(const NameId &id, std::uint64_t fingerprint, std::string_view name,
-				  bool truncated) noexcept
+					   bool truncated) noexcept
 {
-	Entry	   *slots = Slots();
+	Slot	   *slots = Slots();
+	std::uint32_t place;
 	std::uint32_t i;
 	Entry	   *entry;
 
-	if (entries_ >= capacity_)
+	if (free_list_ == 0)
 		return nullptr;
-	for (i = Home(id.database, id.key); slots[i].used_; i = Next(i))
+	place = free_list_ - 1;
+	entry = &Entries()[place];
+	free_list_ = entry->next_free_;
+	for (i = Home(id.database, id.key); slots[i].entry != 0; i = Next(i))
 	{
 	}
-	entry = &slots[i];
+	slots[i] = Slot{id.key, id.database, place + 1};
+
 	if (name.size() > kStoredNameBytes)
 	{
 		name = name.substr(0, kStoredNameBytes);
@@ -248,7 +300,8 @@ DirectoryTable::Insert(const NameId &id, std::uint64_t fingerprint, std::string_
 	entry->truncated_ = truncated;
 	entry->name_length_ = static_cast<std::uint16_t>(name.size());
 	std::memcpy(entry->name_, name.data(), name.size());
-	entry->usage_.store(1, std::memory_order_relaxed);
+	Ages()[place].usage.store(1, std::memory_order_relaxed);
+	Ages()[place].sequence = next_sequence_++;
 	entry->acquisitions_.store(0, std::memory_order_relaxed);
 	entry->waited_.store(0, std::memory_order_relaxed);
 	entry->timeouts_.store(0, std::memory_order_relaxed);
@@ -262,107 +315,103 @@ DirectoryTable::Insert(const NameId &id, std::uint64_t fingerprint, std::string_
 	return entry;
 }
 
-void
-DirectoryTable::MoveEntry(Entry &from, Entry &to) noexcept
+/* The index slot of the entry at place. */
+std::uint32_t
+DirectoryTable::SlotOf(std::uint32_t place) const noexcept
 {
-	constexpr auto relaxed = std::memory_order_relaxed;
+	const Slot *slots = Slots();
+	const NameId &id = Entries()[place].id_;
+	std::uint32_t i = Home(id.database, id.key);
 
-	to.id_ = from.id_;
-	to.fingerprint_ = from.fingerprint_;
-	to.truncated_ = from.truncated_;
-	to.name_length_ = from.name_length_;
-	std::memcpy(to.name_, from.name_, from.name_length_);
-	to.usage_.store(from.usage_.load(relaxed), relaxed);
-	to.acquisitions_.store(from.acquisitions_.load(relaxed), relaxed);
-	to.waited_.store(from.waited_.load(relaxed), relaxed);
-	to.timeouts_.store(from.timeouts_.load(relaxed), relaxed);
-	to.failed_tries_.store(from.failed_tries_.load(relaxed), relaxed);
-	to.deadlocks_.store(from.deadlocks_.load(relaxed), relaxed);
-	to.total_wait_us_.store(from.total_wait_us_.load(relaxed), relaxed);
-	to.max_wait_us_.store(from.max_wait_us_.load(relaxed), relaxed);
-	to.last_acquired_.store(from.last_acquired_.load(relaxed), relaxed);
-	to.used_ = true;
-	from.used_ = false;
+	while (slots[i].entry != place + 1)
+		i = Next(i);
+	return i;
 }
 
 /*
- * Backward-shift deletion: entries after the hole move back into it unless
- * their home lies cyclically in (hole, their slot], where they still are
- * reachable without it.
+ * Frees the entry of the index slot hole, then closes the hole by
+ * backward-shift deletion: slots after it move back into it unless their
+ * home lies cyclically in (hole, their slot], where they still are
+ * reachable without it.  Only 16-byte slots move; entries stay.
  */
 void
 DirectoryTable::EraseAt(std::uint32_t hole) noexcept
 {
-	Entry	   *slots = Slots();
+	Slot	   *slots = Slots();
+	Entry	   *entry = &Entries()[slots[hole].entry - 1];
 
-	slots[hole].used_ = false;
+	entry->used_ = false;
+	Ages()[slots[hole].entry - 1].usage.store(0, std::memory_order_relaxed);
+	entry->next_free_ = free_list_;
+	free_list_ = slots[hole].entry;
 	entries_--;
-	for (std::uint32_t j = Next(hole); slots[j].used_; j = Next(j))
+	for (std::uint32_t j = Next(hole); slots[j].entry != 0; j = Next(j))
 	{
-		std::uint32_t home = Home(slots[j].id_.database, slots[j].id_.key);
+		std::uint32_t home = Home(slots[j].database, slots[j].key);
 		bool		reachable = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
 
 		if (reachable)
 			continue;
-		MoveEntry(slots[j], slots[hole]);
+		slots[hole] = slots[j];
 		hole = j;
 	}
+	slots[hole].entry = 0;
 }
 
-std::size_t
-DirectoryTable::EvictScratchBytes() const noexcept
-{
-	return std::size_t{slot_count_} * sizeof(Candidate);
-}
-
+/*
+ * Ties in usage are common (every name used once has the same), so they go
+ * oldest first, which keeps the newest names longest.
+ */
 std::uint32_t
-DirectoryTable::Evict(InUseFunction in_use, void *arg, void *scratch) noexcept
+DirectoryTable::Evict(InUseFunction in_use, void *arg) noexcept
 {
-	Entry	   *slots = Slots();
-	Candidate  *candidates = static_cast<Candidate *>(scratch);
+	Entry	   *entries = Entries();
+	Age		   *ages = Ages();
+	Candidate  *candidates = Candidates();
 	std::uint32_t count = 0;
-	std::uint32_t idle = 0;
 	std::uint32_t target = std::max<std::uint32_t>(1, capacity_ * kEvictPercent / 100);
-	std::uint32_t victims;
+	std::uint32_t sorted = 0;
+	std::uint32_t victims = 0;
 
-	for (std::uint32_t i = 0; i < slot_count_; i++)
+	/* a free entry's usage is 0; the decay writes only what it changes */
+	for (std::uint32_t i = 0; i < capacity_; i++)
 	{
-		std::uint64_t usage;
+		std::uint64_t usage = ages[i].usage.load(std::memory_order_relaxed);
 
-		if (!slots[i].used_)
+		if (usage == 0)
 			continue;
-		usage = slots[i].usage_.load(std::memory_order_relaxed);
-		slots[i].usage_.store(usage - usage / 100, std::memory_order_relaxed);
-		candidates[count] = Candidate{usage, slots[i].id_, i, in_use(slots[i].id_.database, slots[i].id_.key, arg)};
-		if (!candidates[count].in_use)
-			idle++;
-		count++;
+		if (usage >= 100)
+			ages[i].usage.store(usage - usage / 100, std::memory_order_relaxed);
+		candidates[count++] = Candidate{usage, ages[i].sequence, i};
 	}
-	if (count == 0)
-		return 0;
-
-	/* idle entries first, least used first; in-use ones only when none is idle */
-	victims = idle > 0 ? std::min(target, idle) : std::min(target, count);
-	std::partial_sort(candidates, candidates + victims, candidates + count,
-					  [](const Candidate &a, const Candidate &b) {
-						  if (a.in_use != b.in_use)
-							  return !a.in_use;
-						  if (a.usage != b.usage)
-							  return a.usage < b.usage;
-						  return a.slot < b.slot;
-					  });
+	target = std::min(target, count);
 
 	/*
-	 * Erasing shifts later entries back, so each victim is found again by
-	 * its id rather than by the slot it had.
+	 * The idle ones in order, moved to the front; the order is sorted a
+	 * chunk at a time, as far as the walk gets.
 	 */
-	for (std::uint32_t v = 0; v < victims; v++)
+	for (std::uint32_t next = 0; next < count && victims < target; next++)
 	{
-		Entry	   *victim = Find(candidates[v].id);
+		const NameId *id;
 
-		if (victim != nullptr)
-			EraseAt(static_cast<std::uint32_t>(victim - slots));
+		if (next == sorted)
+		{
+			std::uint32_t more = std::min(target, count - sorted);
+
+			std::nth_element(candidates + sorted, candidates + sorted + more - 1, candidates + count);
+			std::sort(candidates + sorted, candidates + sorted + more);
+			sorted += more;
+		}
+		id = &entries[candidates[next].place].id_;
+		if (!in_use(id->database, id->key, arg))
+			candidates[victims++] = candidates[next];
 	}
+	/* none idle: the walk sorted them all and moved none */
+	if (victims == 0)
+		victims = target;
+
+	for (std::uint32_t v = 0; v < victims; v++)
+		EraseAt(SlotOf(candidates[v].place));
 	evictions_.fetch_add(victims, std::memory_order_relaxed);
 	return victims;
 }
@@ -370,20 +419,20 @@ DirectoryTable::Evict(InUseFunction in_use, void *arg, void *scratch) noexcept
 void
 DirectoryTable::ResetCounts(std::int64_t now) noexcept
 {
-	Entry	   *slots = Slots();
+	Entry	   *entries = Entries();
 
-	for (std::uint32_t i = 0; i < slot_count_; i++)
+	for (std::uint32_t i = 0; i < capacity_; i++)
 	{
-		if (!slots[i].used_)
+		if (!entries[i].used_)
 			continue;
-		slots[i].acquisitions_.store(0, std::memory_order_relaxed);
-		slots[i].waited_.store(0, std::memory_order_relaxed);
-		slots[i].timeouts_.store(0, std::memory_order_relaxed);
-		slots[i].failed_tries_.store(0, std::memory_order_relaxed);
-		slots[i].deadlocks_.store(0, std::memory_order_relaxed);
-		slots[i].total_wait_us_.store(0, std::memory_order_relaxed);
-		slots[i].max_wait_us_.store(0, std::memory_order_relaxed);
-		slots[i].last_acquired_.store(0, std::memory_order_relaxed);
+		entries[i].acquisitions_.store(0, std::memory_order_relaxed);
+		entries[i].waited_.store(0, std::memory_order_relaxed);
+		entries[i].timeouts_.store(0, std::memory_order_relaxed);
+		entries[i].failed_tries_.store(0, std::memory_order_relaxed);
+		entries[i].deadlocks_.store(0, std::memory_order_relaxed);
+		entries[i].total_wait_us_.store(0, std::memory_order_relaxed);
+		entries[i].max_wait_us_.store(0, std::memory_order_relaxed);
+		entries[i].last_acquired_.store(0, std::memory_order_relaxed);
 	}
 	resets_.fetch_add(1, std::memory_order_relaxed);
 	last_reset_.store(now, std::memory_order_relaxed);
@@ -398,9 +447,9 @@ DirectoryTable::GetInfo() const noexcept
 }
 
 const DirectoryTable::Entry *
-DirectoryTable::At(std::uint32_t slot) const noexcept
+DirectoryTable::At(std::uint32_t place) const noexcept
 {
-	const Entry *entry = &Slots()[slot];
+	const Entry *entry = &Entries()[place];
 
 	return entry->used_ ? entry : nullptr;
 }

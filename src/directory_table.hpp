@@ -1,22 +1,27 @@
 /*-------------------------------------------------------------------------
  *
  * directory_table.hpp
- *	  The shared name directory and per-name statistics: a fixed-size
- *	  open-addressing hash table laid out in a block of raw memory.
+ *	  The shared name directory and per-name statistics: a fixed array of
+ *	  entries and a compact open-addressing index over them, laid out in a
+ *	  block of raw memory.
  *
  * One entry per (database, role, key): the name that key was taken under
  * (its first kStoredNameBytes bytes), a second 64-bit fingerprint of the
  * whole name for collision detection, and the lock statistics of that role
- * on that name.  Every entry of one (database, key) probes from the same
- * home slot, so the entries of all roles of a key lie in one run and a
- * lookup by (database, key) alone stops at the first free slot.
+ * on that name.  Entries stay where they are inserted until they go.  The
+ * index holds (database, key, place of the entry) in 16 bytes a slot, with
+ * twice as many slots as entries, so a lookup reads a cache line or two of
+ * it and then only the entry it wants.  Every entry of one (database, key) probes from
+ * the same home slot, so the entries of all roles of a key lie in one run
+ * and a lookup by (database, key) alone stops at the first free slot.
  *
  * The memory comes from the glue (the main shared memory segment when the
  * library is preloaded, a DSM registry segment otherwise), and so does the
  * locking: the caller holds the directory's LWLock, shared for lookups and
  * for adding counts (the counters are atomics), exclusive for inserting,
- * evicting and resetting.  Timestamps are opaque 64-bit values
- * (PostgreSQL's TimestampTz in practice).
+ * evicting and resetting.  The block has room for eviction to sort every
+ * entry in, so evicting needs no memory of the caller's.  Timestamps are
+ * opaque 64-bit values (PostgreSQL's TimestampTz in practice).
  *
  * Pure C++: no PostgreSQL header, no allocation, nothing throws.
  *
@@ -70,10 +75,6 @@ public:
 		/* whether Name() is a prefix of a longer name */
 		bool		Truncated() const noexcept { return truncated_; }
 		NameCounts	Counts() const noexcept;
-		std::uint64_t Usage() const noexcept { return usage_.load(std::memory_order_relaxed); }
-
-		/* Adds counts; safe under a shared lock. */
-		void		Add(const NameCounts &counts) noexcept;
 
 	private:
 		friend class DirectoryTable;
@@ -81,10 +82,9 @@ public:
 		bool		used_;
 		bool		truncated_;
 		std::uint16_t name_length_;
+		std::uint32_t next_free_;	/* a free entry's successor on the free list, plus one */
 		NameId		id_;
 		std::uint64_t fingerprint_;
-		char		name_[kStoredNameBytes];
-		std::atomic<std::uint64_t> usage_;
 		std::atomic<std::uint64_t> acquisitions_;
 		std::atomic<std::uint64_t> waited_;
 		std::atomic<std::uint64_t> timeouts_;
@@ -93,6 +93,7 @@ public:
 		std::atomic<std::int64_t> total_wait_us_;
 		std::atomic<std::int64_t> max_wait_us_;
 		std::atomic<std::int64_t> last_acquired_;
+		char		name_[kStoredNameBytes];
 	};
 
 	/* The directory-wide figures of the info view. */
@@ -112,11 +113,11 @@ public:
 	/* Lays out an empty table in memory of BytesFor(capacity) bytes, suitably aligned. */
 	static DirectoryTable *Create(void *memory, std::uint32_t capacity) noexcept;
 
-	/* Scratch bytes Evict needs. */
-	std::size_t EvictScratchBytes() const noexcept;
-
 	/* The entry of id, or nullptr. */
 	Entry	   *Find(const NameId &id) noexcept;
+
+	/* Adds counts to entry; safe under a shared lock. */
+	void		Add(Entry &entry, const NameCounts &counts) noexcept;
 
 	/* Some entry of (database, key), whatever its role, or nullptr. */
 	const Entry *FindAnyRole(std::uint32_t database, std::int64_t key) const noexcept;
@@ -135,13 +136,14 @@ public:
 
 	/*
 	 * Makes room (exclusive lock): removes about 5% of the capacity, the
-	 * least used first, among the entries for which in_use(database, key,
-	 * arg) is false; only when every entry is in use, the least used of
-	 * those.  Decays every usage count.  scratch has EvictScratchBytes()
-	 * bytes.  Returns how many entries went.
+	 * least used first and, among equally used ones, the oldest first, of
+	 * the entries for which in_use(database, key, arg) is false; only when
+	 * every entry is in use, the least used of those.  in_use is asked in
+	 * that order and only until enough idle entries are found.  Decays every
+	 * usage count.  Returns how many entries went.
 	 */
 	using InUseFunction = bool (*)(std::uint32_t database, std::int64_t key, void *arg);
-	std::uint32_t Evict(InUseFunction in_use, void *arg, void *scratch) noexcept;
+	std::uint32_t Evict(InUseFunction in_use, void *arg) noexcept;
 
 	/* Zeroes every entry's counts (exclusive lock); names stay. */
 	void		ResetCounts(std::int64_t now) noexcept;
@@ -150,23 +152,49 @@ public:
 
 	Info		GetInfo() const noexcept;
 
-	/* Iteration over the slots: At(i) is nullptr for a free slot. */
-	std::uint32_t SlotCount() const noexcept { return slot_count_; }
-	const Entry *At(std::uint32_t slot) const noexcept;
+	/* Iteration over the places of entries: At(i) is nullptr for a free one. */
+	std::uint32_t SlotCount() const noexcept { return capacity_; }
+	const Entry *At(std::uint32_t place) const noexcept;
 
 private:
+	/*
+	 * What eviction orders entries by, apart from them so that its scan
+	 * reads 16 bytes an entry: the events counted, decayed (at least 1; 0
+	 * for a free place), and the insertion order, for eviction among equals.
+	 */
+	struct Age
+	{
+		std::atomic<std::uint64_t> usage;
+		std::uint64_t sequence;
+	};
+
+	/* The index: an entry's (database, key) and place. */
+	struct Slot
+	{
+		std::int64_t key;
+		std::uint32_t database;
+		std::uint32_t entry;	/* its place plus one; 0: a free slot */
+	};
+	struct Candidate;
+
 	DirectoryTable() = default;
 
 	std::uint32_t Home(std::uint32_t database, std::int64_t key) const noexcept;
 	std::uint32_t Next(std::uint32_t slot) const noexcept;
+	std::uint32_t SlotOf(std::uint32_t place) const noexcept;
 	void		EraseAt(std::uint32_t slot) noexcept;
-	static void MoveEntry(Entry &from, Entry &to) noexcept;
-	Entry	   *Slots() noexcept;
-	const Entry *Slots() const noexcept;
+	Entry	   *Entries() noexcept;
+	const Entry *Entries() const noexcept;
+	Age		   *Ages() noexcept;
+	Slot	   *Slots() noexcept;
+	const Slot *Slots() const noexcept;
+	Candidate  *Candidates() noexcept;
 
 	std::uint32_t capacity_;	/* most entries */
-	std::uint32_t slot_count_;	/* more slots than entries, for short probes */
+	std::uint32_t slot_count_;	/* index slots, twice as many */
 	std::uint32_t entries_;
+	std::uint32_t free_list_;	/* the first free entry's place plus one; 0: none */
+	std::uint64_t next_sequence_;
 	std::atomic<std::uint64_t> evictions_;
 	std::atomic<std::uint64_t> collisions_;
 	std::atomic<std::uint64_t> resets_;

@@ -41,9 +41,7 @@ extern "C" {
 
 #include <time.h>
 
-#include <algorithm>
 #include <new>
-#include <utility>
 
 #include "lock_wait.hpp"
 #include "name_directory.hpp"
@@ -68,13 +66,14 @@ struct LocalName
 {
 	LocalKey	id;				/* first: the hash key */
 	bool		published;		/* the directory has our entry */
-	bool		has_pending;
+	bool		has_pending;	/* on the pending list */
 	bool		truncated;
 	uint16		name_length;
 	int			full_length;	/* of the whole name, in bytes */
 	uint64		fingerprint;
 	uint64		warned_fingerprint; /* the other name's, once warned; 0: none */
 	NameCounts	pending;
+	LocalName  *next_pending;
 	char		name[kStoredNameBytes];	/* server encoding, cut at a character */
 };
 
@@ -82,12 +81,12 @@ HTAB	   *local_names = NULL;
 LocalName  *last_noted = NULL;	/* the entry NoteNameUsed saw last, for the Count calls */
 
 /*
- * Entries never move or go singly; the whole set is dropped and made anew,
- * which bumps this, so a pointer to an entry kept with its generation (in
- * the backend's name table) is known to be good without a hash lookup.
+ * Entries never move or go singly; the whole set is cleared at once, which
+ * bumps this, so a pointer to an entry kept with its generation (in the
+ * backend's name table) is known to be good without a hash lookup.
  */
 uint32		local_names_generation = 0;
-bool		pending_any = false;
+LocalName  *pending_names = NULL;	/* the entries with counts to flush, so a flush walks only those */
 bool		flush_at_transaction_end = false;
 TimestampTz last_flush = 0;
 bool		exit_callback_registered = false;
@@ -100,9 +99,28 @@ CreateLocalNames()
 	ctl.keysize = sizeof(LocalKey);
 	ctl.entrysize = sizeof(LocalName);
 	ctl.hcxt = TopMemoryContext;
-	local_names = hash_create("advlock_named names used", 64, &ctl,
+	/* sized for the most it holds: growing splits a bucket, cold, at every insert */
+	local_names = hash_create("advlock_named names used", kMaxLocalNames, &ctl,
 							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	local_names_generation++;
+}
+
+/*
+ * Forgets every name (after a flush).  The entries go to the hash's free
+ * list, so the next names reuse their memory: a hash made anew would take
+ * a page fault for every page of it again, every kMaxLocalNames names.
+ */
+void
+ClearLocalNames()
+{
+	HASH_SEQ_STATUS scan;
+	LocalName  *entry;
+
+	hash_seq_init(&scan, local_names);
+	while ((entry = static_cast<LocalName *>(hash_seq_search(&scan))) != NULL)
+		(void) hash_search(local_names, &entry->id, HASH_REMOVE, NULL);
 	last_noted = NULL;
+	pending_names = NULL;
 	local_names_generation++;
 }
 
@@ -154,8 +172,11 @@ CoarseNow()
 void
 MarkPending(LocalName *entry)
 {
+	if (entry->has_pending)
+		return;
 	entry->has_pending = true;
-	pending_any = true;
+	entry->next_pending = pending_names;
+	pending_names = entry;
 }
 
 /* The second 64 bits of the SHA-256 digest of the name's UTF-8 bytes. */
@@ -198,83 +219,42 @@ StoredName(const LocalName &entry)
 	return std::string_view(entry.name, entry.name_length);
 }
 
-/* The (database, key) pairs somebody holds or waits for, sorted. */
-struct InUseKeys
-{
-	std::pair<uint32, int64> *keys;
-	int			count;
-};
-
+/*
+ * Whether some session holds or waits for the advisory lock on key in
+ * database: the lock manager keeps a lock's shared record exactly as long
+ * as anybody requests it, and advisory locks never take the fast path.
+ */
 bool
 KeyInUse(uint32 database, int64 key, void *arg)
 {
-	const InUseKeys *in_use = static_cast<const InUseKeys *>(arg);
+	LOCKTAG		tag;
 
-	return std::binary_search(in_use->keys, in_use->keys + in_use->count, std::make_pair(database, key));
-}
-
-InUseKeys
-CollectKeysInUse()
-{
-	LockData   *status = GetLockStatusData();
-	InUseKeys	in_use;
-
-	in_use.keys = static_cast<std::pair<uint32, int64> *>(
-		palloc((status->nelements + 1) * sizeof(std::pair<uint32, int64>)));
-	in_use.count = 0;
-	for (int i = 0; i < status->nelements; i++)
-	{
-		const LOCKTAG &tag = status->locks[i].locktag;
-
-		if (tag.locktag_type != LOCKTAG_ADVISORY || tag.locktag_lockmethodid != USER_LOCKMETHOD ||
-			tag.locktag_field4 != 1)
-			continue;
-		in_use.keys[in_use.count++] = std::make_pair((uint32) tag.locktag_field1, KeyOfTag(&tag));
-	}
-	std::sort(in_use.keys, in_use.keys + in_use.count);
-	in_use.count = std::unique(in_use.keys, in_use.keys + in_use.count) - in_use.keys;
-	return in_use;
+	SET_LOCKTAG_ADVISORY(tag, database, (uint32) ((uint64) key >> 32), (uint32) key, 1);
+	return LockWaiterCount(&tag) > 0;
 }
 
 /*
- * Creates our entry.  With make_room, a full directory first evicts idle
- * names (which may raise an ERROR: only before a lock is requested);
- * without, a full directory leaves the entry unpublished.
+ * Our entry (exclusive lock), created if absent, evicting idle names first
+ * when the directory is full.  Backends that found it full at the same
+ * moment evict once: the others find the room made.  Evicting asks the
+ * lock manager about the names it considers, one partition lock at a time,
+ * under the directory's lock (nothing takes them the other way round), and
+ * allocates nothing, so this never raises an ERROR.
  */
-bool
-InsertShared(DirectoryTable *table, const LocalName &entry, bool make_room)
+DirectoryTable::Entry *
+PutShared(DirectoryTable *table, const LocalName &entry)
 {
 	NameId		id = SharedId(entry);
-	bool		inserted;
-	InUseKeys	in_use;
-	void	   *scratch;
+	DirectoryTable::Entry *shared = table->Find(id);
 
-	LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
-	inserted = table->Find(id) != nullptr ||
-		table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated) != nullptr;
-	LWLockRelease(DirectoryLock());
-	if (inserted || !make_room)
-		return inserted;
-
-	/* everything that can fail happens before the exclusive lock */
-	in_use = CollectKeysInUse();
-	scratch = palloc(table->EvictScratchBytes());
-	LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
-	/*
-	 * Backends that found the directory full at the same moment all get
-	 * here; only the first evicts, the others use the room it made.
-	 */
-	inserted = table->Find(id) != nullptr ||
-		table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated) != nullptr;
-	if (!inserted)
+	if (shared == nullptr)
+		shared = table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated);
+	if (shared == nullptr)
 	{
-		(void) table->Evict(KeyInUse, &in_use, scratch);
-		inserted = table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated) != nullptr;
+		(void) table->Evict(KeyInUse, NULL);
+		shared = table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated);
 	}
-	LWLockRelease(DirectoryLock());
-	pfree(scratch);
-	pfree(in_use.keys);
-	return inserted;
+	return shared;
 }
 
 void
@@ -342,7 +322,11 @@ Publish(DirectoryTable *table, LocalName *entry)
 	LWLockRelease(DirectoryLock());
 
 	if (!present)
-		(void) InsertShared(table, *entry, true);
+	{
+		LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
+		(void) PutShared(table, *entry);
+		LWLockRelease(DirectoryLock());
+	}
 	entry->published = true;
 
 	if (collided)
@@ -354,68 +338,76 @@ Publish(DirectoryTable *table, LocalName *entry)
 	}
 }
 
-/* Moves pending counts into the directory; never raises an ERROR. */
 void
-Flush(bool may_insert)
+ClearPending(LocalName *entry)
+{
+	new (&entry->pending) NameCounts();
+	entry->has_pending = false;
+}
+
+/* Whether this backend holds the lock on entry's key, in either mode. */
+bool
+HeldHere(const LocalName &entry)
+{
+	LOCKTAG		tag = AdvisoryTag(entry.id.key);
+
+	return AnlLockHeldByMe(&tag, ShareLock) || AnlLockHeldByMe(&tag, ExclusiveLock);
+}
+
+/*
+ * Moves pending counts into the directory; never raises an ERROR.  A name
+ * evicted meanwhile that this backend holds goes back in with its counts,
+ * since it is in use; the counts of any other evicted name go with it, as
+ * its flushed ones did, and its next use here publishes it again.
+ * (Publishing those back too, as names churn, would double the inserts and
+ * evictions.)
+ */
+void
+Flush()
 {
 	DirectoryTable  *table = AttachedDirectory();
-	HASH_SEQ_STATUS scan;
-	LocalName  *entry;
-	bool		missing = false;
+	LocalName  *held_missing = NULL;
+	LocalName  *next;
 
-	if (!pending_any || table == nullptr || local_names == NULL)
+	if (pending_names == NULL || table == nullptr)
 		return;
 
 	LWLockAcquire(DirectoryLock(), LW_SHARED);
-	hash_seq_init(&scan, local_names);
-	while ((entry = static_cast<LocalName *>(hash_seq_search(&scan))) != NULL)
+	for (LocalName *entry = pending_names; entry != NULL; entry = next)
 	{
-		DirectoryTable::Entry *shared;
+		DirectoryTable::Entry *shared = table->Find(SharedId(*entry));
 
-		if (!entry->has_pending)
-			continue;
-		shared = table->Find(SharedId(*entry));
-		if (shared == nullptr)
+		next = entry->next_pending;
+		if (shared == nullptr && HeldHere(*entry))
 		{
-			missing = true;
+			entry->next_pending = held_missing;
+			held_missing = entry;
 			continue;
 		}
-		shared->Add(entry->pending);
-		new (&entry->pending) NameCounts();
-		entry->has_pending = false;
+		if (shared != nullptr)
+			table->Add(*shared, entry->pending);
+		else
+			entry->published = false;
+		ClearPending(entry);
 	}
 	LWLockRelease(DirectoryLock());
 
-	/* evicted meanwhile: back in if there is room, else published again on next use */
-	if (missing)
+	if (held_missing != NULL)
 	{
-		missing = false;
-		hash_seq_init(&scan, local_names);
-		while ((entry = static_cast<LocalName *>(hash_seq_search(&scan))) != NULL)
+		LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
+		for (LocalName *entry = held_missing; entry != NULL; entry = entry->next_pending)
 		{
-			if (!entry->has_pending)
-				continue;
-			if (may_insert && InsertShared(table, *entry, false))
-			{
-				LWLockAcquire(DirectoryLock(), LW_SHARED);
-				DirectoryTable::Entry *shared = table->Find(SharedId(*entry));
+			DirectoryTable::Entry *shared = PutShared(table, *entry);
 
-				if (shared != nullptr)
-				{
-					shared->Add(entry->pending);
-					new (&entry->pending) NameCounts();
-					entry->has_pending = false;
-				}
-				LWLockRelease(DirectoryLock());
-			}
-			if (entry->has_pending)
-			{
+			if (shared != nullptr)
+				table->Add(*shared, entry->pending);
+			else
 				entry->published = false;
-				missing = true;
-			}
+			ClearPending(entry);
 		}
+		LWLockRelease(DirectoryLock());
 	}
-	pending_any = missing;
+	pending_names = NULL;
 	flush_at_transaction_end = false;
 	last_flush = GetCurrentTimestamp();
 }
@@ -428,9 +420,9 @@ OnTransactionEnd(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
-			if (pending_any &&
+			if (pending_names != NULL &&
 				(flush_at_transaction_end || GetCurrentTimestamp() - last_flush >= USECS_PER_SEC))
-				Flush(true);
+				Flush();
 			break;
 		default:
 			break;
@@ -440,7 +432,7 @@ OnTransactionEnd(XactEvent event, void *arg)
 void
 OnBackendExit(int code, Datum arg)
 {
-	Flush(true);
+	Flush();
 }
 
 void
@@ -512,10 +504,8 @@ NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 	if (entry == NULL && hash_get_num_entries(local_names) >= kMaxLocalNames)
 	{
 		/* a backend that used very many names starts its set afresh */
-		Flush(true);
-		hash_destroy(local_names);
-		pending_any = false;
-		CreateLocalNames();
+		Flush();
+		ClearLocalNames();
 	}
 	if (entry == NULL)
 	{
@@ -544,7 +534,7 @@ CountAcquired(const LOCKTAG *tag)
 	entry->pending.last_acquired = now;
 	MarkPending(entry);
 	if (now - last_flush >= USECS_PER_SEC)
-		Flush(false);
+		Flush();
 }
 
 void
@@ -578,31 +568,22 @@ WaitForLockCounted(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_
 	PG_END_TRY();
 
 	CountWaitEnd(tag, start, granted, false);
-	Flush(false);
+	Flush();
 	return granted;
 }
 
 void
 FlushNameCounts()
 {
-	Flush(true);
+	Flush();
 }
 
 void
 DiscardNameCounts()
 {
-	HASH_SEQ_STATUS scan;
-	LocalName  *entry;
-
-	if (local_names == NULL)
-		return;
-	hash_seq_init(&scan, local_names);
-	while ((entry = static_cast<LocalName *>(hash_seq_search(&scan))) != NULL)
-	{
-		new (&entry->pending) NameCounts();
-		entry->has_pending = false;
-	}
-	pending_any = false;
+	for (LocalName *entry = pending_names; entry != NULL; entry = entry->next_pending)
+		ClearPending(entry);
+	pending_names = NULL;
 	flush_at_transaction_end = false;
 }
 

@@ -7,7 +7,6 @@
 
 #include <cstdlib>
 #include <map>
-#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -24,8 +23,7 @@ struct TestTable
 {
 	explicit TestTable(std::uint32_t capacity)
 		: memory(static_cast<char *>(std::aligned_alloc(64, Round(DirectoryTable::BytesFor(capacity))))),
-		  table(DirectoryTable::Create(memory, capacity)),
-		  scratch(new char[table->EvictScratchBytes()])
+		  table(DirectoryTable::Create(memory, capacity))
 	{
 	}
 	~TestTable() { std::free(memory); }
@@ -34,7 +32,6 @@ struct TestTable
 
 	char	   *memory;
 	DirectoryTable  *table;
-	std::unique_ptr<char[]> scratch;
 };
 
 NameCounts
@@ -117,12 +114,12 @@ TEST(DirectoryTable, CountsAddAndReset)
 	wait.total_wait_us = 500;
 	wait.max_wait_us = 500;
 	wait.last_acquired = 1000;
-	e->Add(Acquired(3));
-	e->Add(wait);
+	t.table->Add(*e, Acquired(3));
+	t.table->Add(*e, wait);
 	wait.max_wait_us = 200;
 	wait.total_wait_us = 200;
 	wait.last_acquired = 900;
-	e->Add(wait);
+	t.table->Add(*e, wait);
 
 	NameCounts	c = e->Counts();
 	EXPECT_EQ(c.acquisitions, 5u);
@@ -149,7 +146,7 @@ TEST(DirectoryTable, FullTableRefusesUntilEviction)
 	EXPECT_EQ(table.Insert(NameId{1, 1, 99}, 0, "n", false), nullptr);
 
 	/* 5% of 20 is one entry */
-	EXPECT_EQ(table.Evict(NothingInUse, nullptr, t.scratch.get()), 1u);
+	EXPECT_EQ(table.Evict(NothingInUse, nullptr), 1u);
 	EXPECT_EQ(table.GetInfo().entries, 19u);
 	EXPECT_EQ(table.GetInfo().evictions, 1u);
 	EXPECT_NE(table.Insert(NameId{1, 1, 99}, 0, "n", false), nullptr);
@@ -175,9 +172,9 @@ TEST(DirectoryTable, EvictsIdleLeastUsedFirst)
 
 	/* the in-use ones are the least used, yet they stay */
 	for (int i = 0; i < 100; i++)
-		table.Insert(NameId{1, 1, i}, 0, "n", false)->Add(Acquired(i < 10 ? i : 10 * i));
+		table.Add(*table.Insert(NameId{1, 1, i}, 0, "n", false), Acquired(i < 10 ? i : 10 * i));
 
-	EXPECT_EQ(table.Evict(LowKeysInUse, nullptr, t.scratch.get()), 5u);
+	EXPECT_EQ(table.Evict(LowKeysInUse, nullptr), 5u);
 	for (int i = 0; i < 10; i++)
 		EXPECT_NE(table.Find(NameId{1, 1, i}), nullptr) << i;
 	/* 10..14 were the least used idle entries */
@@ -187,7 +184,7 @@ TEST(DirectoryTable, EvictsIdleLeastUsedFirst)
 		EXPECT_NE(table.Find(NameId{1, 1, i}), nullptr) << i;
 
 	/* when everything is in use, the least used go all the same */
-	EXPECT_EQ(table.Evict(EverythingInUse, nullptr, t.scratch.get()), 5u);
+	EXPECT_EQ(table.Evict(EverythingInUse, nullptr), 5u);
 	for (int i = 0; i < 5; i++)
 		EXPECT_EQ(table.Find(NameId{1, 1, i}), nullptr) << i;
 }
@@ -205,10 +202,90 @@ TEST(DirectoryTable, NeverEvictsInUseWhileAnIdleEntryIsLeft)
 	DirectoryTable  &table = *t.table;
 
 	for (int i = 0; i < 100; i++)
-		table.Insert(NameId{1, 1, i}, 0, "n", false)->Add(Acquired(1000));
-	EXPECT_EQ(table.Evict(AllButKey3InUse, nullptr, t.scratch.get()), 1u);
+		table.Add(*table.Insert(NameId{1, 1, i}, 0, "n", false), Acquired(1000));
+	EXPECT_EQ(table.Evict(AllButKey3InUse, nullptr), 1u);
 	EXPECT_EQ(table.Find(NameId{1, 1, 3}), nullptr);
 	EXPECT_EQ(table.GetInfo().entries, 99u);
+}
+
+/* Keys that land in no particular order of slots. */
+std::int64_t
+SpreadKey(int i)
+{
+	return static_cast<std::int64_t>(static_cast<std::uint64_t>(i) * 0x9e3779b97f4a7c15ULL);
+}
+
+TEST(DirectoryTable, EqualUsageGoesOldestFirst)
+{
+	TestTable	t(100);
+	DirectoryTable  &table = *t.table;
+
+	/* inserted 99 down to 0, all used alike */
+	for (int i = 99; i >= 0; i--)
+		table.Insert(NameId{1, 1, SpreadKey(i)}, 0, "n", false);
+	EXPECT_EQ(table.Evict(NothingInUse, nullptr), 5u);
+	for (int i = 0; i < 100; i++)
+		EXPECT_EQ(table.Find(NameId{1, 1, SpreadKey(i)}) == nullptr, i >= 95) << i;
+}
+
+/* Counts the questions, and says keys below 3 are in use. */
+bool
+CountingInUse(std::uint32_t, std::int64_t key, void *arg)
+{
+	++*static_cast<int *>(arg);
+	return key < 3;
+}
+
+TEST(DirectoryTable, AsksOnlyAsFarAsItEvicts)
+{
+	TestTable	t(100);
+	DirectoryTable  &table = *t.table;
+	int			asked = 0;
+
+	/* the least used are keys 0, 1, 2, ...; 0..2 are in use */
+	for (int i = 0; i < 100; i++)
+		table.Add(*table.Insert(NameId{1, 1, i}, 0, "n", false), Acquired(i));
+	EXPECT_EQ(table.Evict(CountingInUse, &asked), 5u);
+	EXPECT_EQ(asked, 8);
+	for (int i = 0; i < 100; i++)
+		EXPECT_EQ(table.Find(NameId{1, 1, i}) == nullptr, i >= 3 && i < 8) << i;
+}
+
+/*
+ * Names used once each churn through a full table many times over: every
+ * entry left is found through the index, and the free list has exactly
+ * the room the count says.
+ */
+TEST(DirectoryTable, ChurnKeepsIndexAndFreeListWhole)
+{
+	TestTable	t(5000);
+	DirectoryTable  &table = *t.table;
+	std::mt19937_64 random(5);
+	std::uint32_t present = 0;
+
+	for (int i = 0; i < 100000; i++)
+	{
+		NameId		id{1, 1, static_cast<std::int64_t>(random())};
+
+		if (table.Insert(id, 0, "n", false) == nullptr)
+		{
+			table.Evict(NothingInUse, nullptr);
+			ASSERT_NE(table.Insert(id, 0, "n", false), nullptr);
+		}
+	}
+	for (std::uint32_t place = 0; place < table.SlotCount(); place++)
+	{
+		const DirectoryTable::Entry *entry = table.At(place);
+
+		if (entry == nullptr)
+			continue;
+		present++;
+		ASSERT_EQ(table.Find(entry->Id()), entry);
+	}
+	ASSERT_EQ(present, table.GetInfo().entries);
+	for (std::uint32_t i = present; i < 5000; i++)
+		ASSERT_NE(table.Insert(NameId{2, 1, static_cast<std::int64_t>(i)}, 0, "n", false), nullptr);
+	EXPECT_EQ(table.Insert(NameId{2, 1, -1}, 0, "n", false), nullptr);
 }
 
 /* Random inserts, evictions and lookups against a reference set. */
@@ -235,7 +312,7 @@ TEST(DirectoryTable, MatchesAReferenceModel)
 			if (e == nullptr)
 			{
 				ASSERT_EQ(model.size(), 64u);
-				table.Evict(NothingInUse, nullptr, t.scratch.get());
+				table.Evict(NothingInUse, nullptr);
 				model.clear();
 				for (std::uint32_t s = 0; s < table.SlotCount(); s++)
 					if (const DirectoryTable::Entry *left = table.At(s))
@@ -246,7 +323,7 @@ TEST(DirectoryTable, MatchesAReferenceModel)
 			{
 				ASSERT_EQ(e->Id().key, id.key);
 				model.insert(model_id);
-				e->Add(Acquired(random() % 5));
+				table.Add(*e, Acquired(random() % 5));
 			}
 		}
 		ASSERT_EQ(table.GetInfo().entries, model.size());
