@@ -23,6 +23,15 @@ namespace advlock_named {
  */
 int			max_locks_per_session = 1000;
 
+/*
+ * Up to PostgreSQL 15 each DefineCustom*Variable re-sorts the server's whole
+ * array of settings, about 7,000 name comparisons for a name that sorts
+ * first as ours do: 0.1 ms per setting in every backend that loads the
+ * library unpreloaded, more than the rest of _PG_init together.  A
+ * placeholder (the setting in the configuration file) or preloading avoids
+ * it; PostgreSQL 16 keeps the settings in a hash table.  Add settings
+ * sparingly.
+ */
 void
 DefineSettings()
 {
