@@ -120,27 +120,31 @@ SQL
 # Host noise only ever adds time, and it comes in bursts: named and builtin
 # alternate in every round (named first in odd rounds, builtin first in
 # even ones) and a ratio is the median of the rounds' ratios, with their
-# range.  The plain-SQL key (c) is slow and needs no precision: fewer rounds.
+# range.  The four variants also take turns at coming first in a round,
+# since the first one runs right after the last one's transactions (one
+# full run measured whichever came first 0.1 above the others, while
+# callgrind counts the same instructions for all four).  The plain-SQL key
+# (c) is slow and needs no precision: fewer rounds.
 loop_sql() {	# with the plain-SQL variant (1) or not (0)
-	local r scope mode suffix x kind order
+	local r v scope mode suffix x kind order
+	local variants=("session exclusive" "session shared" "xact exclusive" "xact shared")
 	# warm up every function once
 	session_pair named_try_lock_exclusive named_unlock_exclusive name | sed 's/generate_series(1, [0-9]*)/generate_series(1, 1)/'
 	for r in $(seq 1 "$loop_repeats"); do
 		if [ $((r % 2)) = 1 ]; then order="named builtin"; else order="builtin named"; fi
 		[ "$1" = 1 ] && [ "$r" -le "$repeats" ] && order="$order sql"
-		for scope in session xact; do
-			for mode in exclusive shared; do
-				suffix=$([ "$mode" = shared ] && echo _shared || true)
-				x=$([ "$mode" = shared ] && echo s || echo x)
-				for kind in $order; do
-					echo "\\echo @${scope}_${mode}_$kind"
-					case $scope/$kind in
-						session/named) session_pair "named_try_lock_$mode" "named_unlock_$mode" name ;;
-						session/builtin) session_pair "pg_try_advisory_lock$suffix" "pg_advisory_unlock$suffix" key ;;
-						session/sql) session_pair "pg_try_advisory_lock$suffix" "pg_advisory_unlock$suffix" 'sql_key(name)' ;;
-						xact/*) echo "CALL ${kind}_xact_$x();" ;;
-					esac
-				done
+		for v in 0 1 2 3; do
+			read -r scope mode <<<"${variants[$(((r + v) % 4))]}"
+			suffix=$([ "$mode" = shared ] && echo _shared || true)
+			x=$([ "$mode" = shared ] && echo s || echo x)
+			for kind in $order; do
+				echo "\\echo @${scope}_${mode}_$kind"
+				case $scope/$kind in
+					session/named) session_pair "named_try_lock_$mode" "named_unlock_$mode" name ;;
+					session/builtin) session_pair "pg_try_advisory_lock$suffix" "pg_advisory_unlock$suffix" key ;;
+					session/sql) session_pair "pg_try_advisory_lock$suffix" "pg_advisory_unlock$suffix" 'sql_key(name)' ;;
+					xact/*) echo "CALL ${kind}_xact_$x();" ;;
+				esac
 			done
 		done
 	done
