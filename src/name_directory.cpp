@@ -481,6 +481,10 @@ NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 	LocalName  *entry;
 	bool		found;
 
+	/* first, so that without a directory the name table's entry is not read */
+	table = Directory();
+	if (table == nullptr)
+		return;
 	entry = static_cast<LocalName *>(names_entry.directory_entry);
 	if (entry != NULL && names_entry.directory_generation == local_names_generation &&
 		entry->published && entry->id.role == GetUserId() && SameName(*entry, target))
@@ -488,9 +492,6 @@ NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 		last_noted = entry;
 		return;
 	}
-	table = Directory();
-	if (table == nullptr)
-		return;
 	if (!exit_callback_registered)
 	{
 		before_shmem_exit(OnBackendExit, (Datum) 0);
