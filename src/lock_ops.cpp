@@ -81,9 +81,7 @@ LockManagerMode(int mode_index)
 bool
 HeldByMe(const NameEntry &entry, void *context)
 {
-	LOCKTAG		tag = AdvisoryTag(entry.key);
-
-	return AnlLockHeldByMe(&tag, ShareLock) || AnlLockHeldByMe(&tag, ExclusiveLock);
+	return KeyHeldByMe(entry.key);
 }
 
 void
@@ -346,6 +344,14 @@ SnapshotEntries(size_t *count)
 }
 
 } // namespace
+
+bool
+KeyHeldByMe(int64 key)
+{
+	LOCKTAG		tag = AdvisoryTag(key);
+
+	return AnlLockHeldByMe(&tag, ShareLock) || AnlLockHeldByMe(&tag, ExclusiveLock);
+}
 
 void
 RegisterLockCallbacks()

@@ -21,6 +21,9 @@ enum class Scope
 	kTransaction,
 };
 
+/* Whether this backend holds the advisory lock on key, in either mode, by name or not. */
+bool		KeyHeldByMe(int64 key);
+
 /* Hooks the end of transactions, where unused names are dropped; from _PG_init. */
 void		RegisterLockCallbacks();
 

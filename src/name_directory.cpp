@@ -43,6 +43,7 @@ extern "C" {
 
 #include <new>
 
+#include "lock_ops.hpp"
 #include "lock_wait.hpp"
 #include "name_directory.hpp"
 #include "pg_compat.hpp"
@@ -345,13 +346,18 @@ ClearPending(LocalName *entry)
 	entry->has_pending = false;
 }
 
-/* Whether this backend holds the lock on entry's key, in either mode. */
-bool
-HeldHere(const LocalName &entry)
+/*
+ * Adds entry's pending counts to its shared record, or, without one, leaves
+ * it to be published again on its next use; either way they are flushed.
+ */
+void
+SettlePending(DirectoryTable *table, LocalName *entry, DirectoryTable::Entry *shared)
 {
-	LOCKTAG		tag = AdvisoryTag(entry.id.key);
-
-	return AnlLockHeldByMe(&tag, ShareLock) || AnlLockHeldByMe(&tag, ExclusiveLock);
+	if (shared != nullptr)
+		table->Add(*shared, entry->pending);
+	else
+		entry->published = false;
+	ClearPending(entry);
 }
 
 /*
@@ -378,17 +384,13 @@ Flush()
 		DirectoryTable::Entry *shared = table->Find(SharedId(*entry));
 
 		next = entry->next_pending;
-		if (shared == nullptr && HeldHere(*entry))
+		if (shared == nullptr && KeyHeldByMe(entry->id.key))
 		{
 			entry->next_pending = held_missing;
 			held_missing = entry;
 			continue;
 		}
-		if (shared != nullptr)
-			table->Add(*shared, entry->pending);
-		else
-			entry->published = false;
-		ClearPending(entry);
+		SettlePending(table, entry, shared);
 	}
 	LWLockRelease(DirectoryLock());
 
@@ -396,15 +398,7 @@ Flush()
 	{
 		LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
 		for (LocalName *entry = held_missing; entry != NULL; entry = entry->next_pending)
-		{
-			DirectoryTable::Entry *shared = PutShared(table, *entry);
-
-			if (shared != nullptr)
-				table->Add(*shared, entry->pending);
-			else
-				entry->published = false;
-			ClearPending(entry);
-		}
+			SettlePending(table, entry, PutShared(table, *entry));
 		LWLockRelease(DirectoryLock());
 	}
 	pending_names = NULL;
