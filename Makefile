@@ -50,8 +50,8 @@ TAP_TESTS = 1
 #
 # Link-time optimization lets the lock path, which crosses several small
 # files (argument, key cache, name table, lock manager call), be inlined
-# into one function per SQL entry point: about a sixth fewer instructions
-# per lock and unlock than without (bench/RESULTS.md).
+# into one function per SQL entry point: about a sixth fewer of the
+# module's own instructions per lock and unlock (bench/RESULTS.md).
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-register \
 	-fvisibility=hidden -fvisibility-inlines-hidden \
 	-fno-exceptions -fno-rtti -fno-threadsafe-statics -flto \
