@@ -257,38 +257,46 @@ DirectoryTable::FindAnyRole(std::uint32_t database, std::int64_t key) const noex
 	return nullptr;
 }
 
-const DirectoryTable::Entry *
-DirectoryTable::FindCollision(std::uint32_t database, std::int64_t key,
-							  std::uint64_t fingerprint) const noexcept
+DirectoryTable::Entry *
+DirectoryTable::Publish(const NameId &id, std::uint64_t fingerprint, std::string_view name,
+						bool truncated, const Entry **other) noexcept
 {
 	const Slot *slots = Slots();
-	const Entry *entries = Entries();
-
-	for (std::uint32_t i = Home(database, key); slots[i].entry != 0; i = Next(i))
-		if (slots[i].key == key && slots[i].database == database &&
-			entries[slots[i].entry - 1].fingerprint_ != fingerprint)
-			return &entries[slots[i].entry - 1];
-	return nullptr;
-}
-
-DirectoryTable::Entry *
-DirectoryTable::Insert(const NameId &id, std::uint64_t fingerprint, std::string_view name,
-					   bool truncated) noexcept
-{
-	Slot	   *slots = Slots();
-	std::uint32_t place;
+	Entry	   *entries = Entries();
+	Entry	   *found = nullptr;
 	std::uint32_t i;
-	Entry	   *entry;
 
-	if (free_list_ == 0)
-		return nullptr;
-	place = free_list_ - 1;
-	entry = &Entries()[place];
-	free_list_ = entry->next_free_;
+	if (other != nullptr)
+		*other = nullptr;
 	for (i = Home(id.database, id.key); slots[i].entry != 0; i = Next(i))
 	{
+		Entry	   *entry = &entries[slots[i].entry - 1];
+
+		if (slots[i].key != id.key || slots[i].database != id.database)
+			continue;
+		if (entry->id_.role == id.role)
+			found = entry;
+		if (entry->fingerprint_ != fingerprint && other != nullptr)
+			*other = entry;
 	}
-	slots[i] = Slot{id.key, id.database, place + 1};
+	if (found != nullptr)
+		return found;
+	if (free_list_ == 0)
+		return nullptr;
+	/* i is the free slot that ends the run of (database, key) */
+	return Fill(i, id, fingerprint, name, truncated);
+}
+
+/* Takes a free entry for id and indexes it at the free slot given. */
+DirectoryTable::Entry *
+DirectoryTable::Fill(std::uint32_t slot, const NameId &id, std::uint64_t fingerprint,
+					 std::string_view name, bool truncated) noexcept
+{
+	std::uint32_t place = free_list_ - 1;
+	Entry	   *entry = &Entries()[place];
+
+	free_list_ = entry->next_free_;
+	Slots()[slot] = Slot{id.key, id.database, place + 1};
 
 	if (name.size() > kStoredNameBytes)
 	{

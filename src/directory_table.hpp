@@ -122,17 +122,16 @@ public:
 	/* Some entry of (database, key), whatever its role, or nullptr. */
 	const Entry *FindAnyRole(std::uint32_t database, std::int64_t key) const noexcept;
 
-	/* An entry of (database, key) whose fingerprint differs, or nullptr. */
-	const Entry *FindCollision(std::uint32_t database, std::int64_t key,
-							   std::uint64_t fingerprint) const noexcept;
-
 	/*
-	 * Adds an entry (exclusive lock; id must not be present).  name is cut to
-	 * kStoredNameBytes by the caller, which knows the encoding; truncated
-	 * says it was.  nullptr when the table is full.
+	 * The entry of id, added if absent (exclusive lock), in one walk of the
+	 * index; nullptr when it is absent and the table is full.  name is cut
+	 * to kStoredNameBytes by the caller, which knows the encoding; truncated
+	 * says it was.  If other is given, *other is an entry of the same
+	 * (database, key) whose fingerprint differs (a name colliding with
+	 * this one), or nullptr.
 	 */
-	Entry	   *Insert(const NameId &id, std::uint64_t fingerprint, std::string_view name,
-					   bool truncated) noexcept;
+	Entry	   *Publish(const NameId &id, std::uint64_t fingerprint, std::string_view name,
+						bool truncated, const Entry **other = nullptr) noexcept;
 
 	/*
 	 * Makes room (exclusive lock): removes about 5% of the capacity, the
@@ -182,6 +181,8 @@ private:
 	std::uint32_t Home(std::uint32_t database, std::int64_t key) const noexcept;
 	std::uint32_t Next(std::uint32_t slot) const noexcept;
 	std::uint32_t SlotOf(std::uint32_t place) const noexcept;
+	Entry	   *Fill(std::uint32_t slot, const NameId &id, std::uint64_t fingerprint,
+					 std::string_view name, bool truncated) noexcept;
 	void		EraseAt(std::uint32_t slot) noexcept;
 	Entry	   *Entries() noexcept;
 	const Entry *Entries() const noexcept;

@@ -85,10 +85,22 @@ SetOf(const KeyCache::PackedName &name) noexcept
 	return static_cast<std::size_t>(((h ^ (h >> 32)) * 0x9E3779B97F4A7C15ULL) >> (64 - KeyCache::kSetBits));
 }
 
+/* The key of a name not in the cache, and its fingerprint for the caller that wants it. */
+std::int64_t
+Derive(std::string_view utf8_name, std::uint64_t *fingerprint) noexcept
+{
+	NameHash	hash = HashName(utf8_name);
+
+	if (fingerprint != nullptr)
+		*fingerprint = hash.fingerprint;
+	return hash.key;
+}
+
 } // namespace
 
 std::int64_t
-KeyCache::TableKey(const PackedName &name, std::string_view utf8_name) noexcept
+KeyCache::TableKey(const PackedName &name, std::string_view utf8_name,
+				   std::uint64_t *fingerprint) noexcept
 {
 	Set		   &set = sets_[SetOf(name)];
 
@@ -100,12 +112,12 @@ KeyCache::TableKey(const PackedName &name, std::string_view utf8_name) noexcept
 		return set.ways[0].key;
 	}
 	set.ways[1] = set.ways[0];
-	set.ways[0] = Slot{name, NameKey(utf8_name)};
+	set.ways[0] = Slot{name, Derive(utf8_name, fingerprint)};
 	return set.ways[0].key;
 }
 
 std::int64_t
-KeyCache::Key(std::string_view utf8_name) noexcept
+KeyCache::Key(std::string_view utf8_name, std::uint64_t *fingerprint) noexcept
 {
 	std::int64_t key;
 
@@ -115,7 +127,7 @@ KeyCache::Key(std::string_view utf8_name) noexcept
 
 		if (name == last_short_name_)
 			return last_short_key_;
-		key = TableKey(name, utf8_name);
+		key = TableKey(name, utf8_name, fingerprint);
 		last_short_name_ = name;
 		last_short_key_ = key;
 		return key;
@@ -124,7 +136,7 @@ KeyCache::Key(std::string_view utf8_name) noexcept
 	if (memo_length_ != 0 && utf8_name.size() == memo_length_ &&
 		std::memcmp(memo_name_, utf8_name.data(), memo_length_) == 0)
 		return memo_key_;
-	key = NameKey(utf8_name);
+	key = Derive(utf8_name, fingerprint);
 	if (utf8_name.size() <= kMaxMemoBytes)
 	{
 		memo_key_ = key;

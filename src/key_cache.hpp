@@ -37,8 +37,12 @@ public:
 	static constexpr unsigned kSetBits = 12;
 	static constexpr std::size_t kSets = std::size_t{1} << kSetBits;
 
-	/* NameKey(utf8_name), from the cache when it has the name. */
-	std::int64_t Key(std::string_view utf8_name) noexcept;
+	/*
+	 * NameKey(utf8_name), from the cache when it has the name.  When the key
+	 * is derived instead, the digest's fingerprint comes with it, stored in
+	 * *fingerprint if that is given; a hit leaves *fingerprint alone.
+	 */
+	std::int64_t Key(std::string_view utf8_name, std::uint64_t *fingerprint = nullptr) noexcept;
 
 	/* A short name packed as zero-padded words, its length in the top byte. */
 	struct PackedName
@@ -65,7 +69,8 @@ private:
 		Slot		ways[2];
 	};
 
-	std::int64_t TableKey(const PackedName &name, std::string_view utf8_name) noexcept;
+	std::int64_t TableKey(const PackedName &name, std::string_view utf8_name,
+						  std::uint64_t *fingerprint) noexcept;
 
 	static_assert(sizeof(Set) == 64, "a set is one cache line");
 

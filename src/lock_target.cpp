@@ -26,7 +26,6 @@ extern "C" {
 #include "key_cache.hpp"
 #include "lock_target.hpp"
 #include "name_key.hpp"
-#include "sha256.hpp"
 #include "pg_compat.hpp"
 
 namespace advlock_named {
@@ -104,7 +103,8 @@ TargetFromText(text *name)
 			break;
 	}
 
-	target.key = key_cache.Key(utf8_name);
+	target.fingerprint = 0;
+	target.key = key_cache.Key(utf8_name, &target.fingerprint);
 	target.tag = AdvisoryTag(target.key);
 	if (converted != NULL)
 		pfree(converted);
@@ -125,15 +125,18 @@ SameKey(const LockTarget &a, const LockTarget &b)
 
 } // namespace
 
-Sha256Digest
-NameDigest(const LockTarget &target)
+uint64
+NameFingerprint(const LockTarget &target)
 {
 	char	   *converted;
-	Sha256Digest digest = Sha256(KeyBytes(target.name, target.name_length, &converted));
+	uint64		fingerprint;
 
+	if (target.fingerprint != 0)
+		return target.fingerprint;
+	fingerprint = HashName(KeyBytes(target.name, target.name_length, &converted)).fingerprint;
 	if (converted != NULL)
 		pfree(converted);
-	return digest;
+	return fingerprint;
 }
 
 LockTarget

@@ -10,7 +10,6 @@
 #pragma once
 
 #include "name_table.hpp"
-#include "sha256.hpp"
 
 namespace advlock_named {
 
@@ -21,6 +20,7 @@ struct LockTarget
 	int64		key;
 	const char *name;			/* server encoding, as the caller wrote it */
 	int			name_length;
+	uint64		fingerprint;	/* NameFingerprint's, when deriving the key gave it; else 0 */
 };
 
 /* Reads argument argno; raises an ERROR for a NULL, empty or oversize name. */
@@ -33,8 +33,11 @@ LockTarget	TargetFromArgument(FunctionCallInfo fcinfo, int argno);
  */
 LockTarget *TargetsFromArrayArgument(FunctionCallInfo fcinfo, int argno, int *count);
 
-/* The SHA-256 digest the target's key is the first 8 bytes of. */
-Sha256Digest NameDigest(const LockTarget &target);
+/*
+ * The name's fingerprint (name_key.hpp): free when this call derived the
+ * key, otherwise a SHA-256 of the name.
+ */
+uint64		NameFingerprint(const LockTarget &target);
 
 /* The tag of the advisory lock on key in this database, as pg_advisory_lock(bigint) builds it. */
 LOCKTAG		AdvisoryTag(int64 key);

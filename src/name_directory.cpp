@@ -47,7 +47,6 @@ extern "C" {
 #include "lock_wait.hpp"
 #include "name_directory.hpp"
 #include "pg_compat.hpp"
-#include "sha256.hpp"
 
 namespace advlock_named {
 namespace {
@@ -92,6 +91,15 @@ bool		flush_at_transaction_end = false;
 TimestampTz last_flush = 0;
 bool		exit_callback_registered = false;
 
+/* Keys are SHA-256 output already: mixing in the role is all the hashing they need. */
+uint32
+HashLocalKey(const void *key, Size keysize)
+{
+	const LocalKey *id = static_cast<const LocalKey *>(key);
+
+	return (uint32) ((uint64) id->key >> 32) ^ (uint32) id->key ^ (id->role * 0x9E3779B1U);
+}
+
 void
 CreateLocalNames()
 {
@@ -99,10 +107,11 @@ CreateLocalNames()
 
 	ctl.keysize = sizeof(LocalKey);
 	ctl.entrysize = sizeof(LocalName);
+	ctl.hash = HashLocalKey;
 	ctl.hcxt = TopMemoryContext;
 	/* sized for the most it holds: growing splits a bucket, cold, at every insert */
 	local_names = hash_create("advlock_named names used", kMaxLocalNames, &ctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+							  HASH_ELEM | HASH_FUNCTION | HASH_CONTEXT);
 	local_names_generation++;
 }
 
@@ -180,29 +189,26 @@ MarkPending(LocalName *entry)
 	pending_names = entry;
 }
 
-/* The second 64 bits of the SHA-256 digest of the name's UTF-8 bytes. */
-uint64
-FingerprintOf(const LockTarget &target)
+/* How much of the name the directory keeps: all of it, or a prefix cut at a character. */
+int
+StoredLength(const LockTarget &target)
 {
-	Sha256Digest digest = NameDigest(target);
-	uint64		fingerprint = 0;
-
-	for (int i = 8; i < 16; i++)
-		fingerprint = (fingerprint << 8) | digest[i];
-	return fingerprint;
+	if ((size_t) target.name_length <= kStoredNameBytes)
+		return target.name_length;
+	return pg_mbcliplen(target.name, target.name_length, kStoredNameBytes);
 }
 
 void
 InitLocalName(LocalName *entry, const LockTarget &target)
 {
-	int			stored = pg_mbcliplen(target.name, target.name_length, kStoredNameBytes);
+	int			stored = StoredLength(target);
 
 	entry->published = false;
 	entry->has_pending = false;
 	entry->truncated = stored < target.name_length;
 	entry->name_length = (uint16) stored;
 	entry->full_length = target.name_length;
-	entry->fingerprint = FingerprintOf(target);
+	entry->fingerprint = NameFingerprint(target);
 	entry->warned_fingerprint = 0;
 	new (&entry->pending) NameCounts();
 	memcpy(entry->name, target.name, stored);
@@ -236,24 +242,24 @@ KeyInUse(uint32 database, int64 key, void *arg)
 
 /*
  * Our entry (exclusive lock), created if absent, evicting idle names first
- * when the directory is full.  Backends that found it full at the same
- * moment evict once: the others find the room made.  Evicting asks the
- * lock manager about the names it considers, one partition lock at a time,
- * under the directory's lock (nothing takes them the other way round), and
- * allocates nothing, so this never raises an ERROR.
+ * when the directory is full; *other as DirectoryTable::Publish gives it.
+ * Backends that found it full at the same moment evict once: the others
+ * find the room made.  Evicting asks the lock manager about the names it
+ * considers, one partition lock at a time, under the directory's lock
+ * (nothing takes them the other way round), and allocates nothing, so this
+ * never raises an ERROR.
  */
 DirectoryTable::Entry *
-PutShared(DirectoryTable *table, const LocalName &entry)
+PutShared(DirectoryTable *table, const LocalName &entry, const DirectoryTable::Entry **other)
 {
 	NameId		id = SharedId(entry);
-	DirectoryTable::Entry *shared = table->Find(id);
+	DirectoryTable::Entry *shared = table->Publish(id, entry.fingerprint, StoredName(entry),
+												   entry.truncated, other);
 
-	if (shared == nullptr)
-		shared = table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated);
 	if (shared == nullptr)
 	{
 		(void) table->Evict(KeyInUse, NULL);
-		shared = table->Insert(id, entry.fingerprint, StoredName(entry), entry.truncated);
+		shared = table->Publish(id, entry.fingerprint, StoredName(entry), entry.truncated, other);
 	}
 	return shared;
 }
@@ -286,8 +292,8 @@ SameName(const LocalName &entry, const LockTarget &target)
 void
 NoteLocalCollision(DirectoryTable *table, LocalName *entry, const LockTarget &target)
 {
-	uint64		fingerprint = FingerprintOf(target);
-	int			stored = pg_mbcliplen(target.name, target.name_length, kStoredNameBytes);
+	uint64		fingerprint = NameFingerprint(target);
+	int			stored = StoredLength(target);
 
 	if (fingerprint == entry->fingerprint || fingerprint == entry->warned_fingerprint)
 		return;
@@ -296,20 +302,22 @@ NoteLocalCollision(DirectoryTable *table, LocalName *entry, const LockTarget &ta
 	WarnCollision(*entry, target.name, stored, stored < target.name_length);
 }
 
+/*
+ * One exclusive acquisition of the directory's lock and one walk of its
+ * index: a backend publishes a name once, so a shared look first would
+ * only add a second acquisition for every name not yet there.
+ */
 void
 Publish(DirectoryTable *table, LocalName *entry)
 {
-	NameId		id = SharedId(*entry);
-	bool		present;
 	const DirectoryTable::Entry *other;
 	bool		collided = false;
 	uint64		other_fingerprint = 0;
 	char		other_name[kStoredNameBytes + 1];
 	bool		other_truncated = false;
 
-	LWLockAcquire(DirectoryLock(), LW_SHARED);
-	present = table->Find(id) != nullptr;
-	other = table->FindCollision(id.database, id.key, entry->fingerprint);
+	LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
+	(void) PutShared(table, *entry, &other);
 	if (other != nullptr && other->Fingerprint() != entry->warned_fingerprint)
 	{
 		std::string_view name = other->Name();
@@ -321,13 +329,6 @@ Publish(DirectoryTable *table, LocalName *entry)
 		other_name[name.size()] = '\0';
 	}
 	LWLockRelease(DirectoryLock());
-
-	if (!present)
-	{
-		LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
-		(void) PutShared(table, *entry);
-		LWLockRelease(DirectoryLock());
-	}
 	entry->published = true;
 
 	if (collided)
@@ -398,7 +399,7 @@ Flush()
 	{
 		LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
 		for (LocalName *entry = held_missing; entry != NULL; entry = entry->next_pending)
-			SettlePending(table, entry, PutShared(table, *entry));
+			SettlePending(table, entry, PutShared(table, *entry, nullptr));
 		LWLockRelease(DirectoryLock());
 	}
 	pending_names = NULL;
@@ -495,18 +496,16 @@ NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 		CreateLocalNames();
 
 	id = MakeLocalKey(target.key);
-	entry = static_cast<LocalName *>(hash_search(local_names, &id, HASH_FIND, NULL));
-	if (entry == NULL && hash_get_num_entries(local_names) >= kMaxLocalNames)
+	if (hash_get_num_entries(local_names) >= kMaxLocalNames &&
+		hash_search(local_names, &id, HASH_FIND, NULL) == NULL)
 	{
 		/* a backend that used very many names starts its set afresh */
 		Flush();
 		ClearLocalNames();
 	}
-	if (entry == NULL)
-	{
-		entry = static_cast<LocalName *>(hash_search(local_names, &id, HASH_ENTER, &found));
+	entry = static_cast<LocalName *>(hash_search(local_names, &id, HASH_ENTER, &found));
+	if (!found)
 		InitLocalName(entry, target);
-	}
 	else if (!SameName(*entry, target))
 		NoteLocalCollision(table, entry, target);	/* another name, the same key */
 	last_noted = entry;

@@ -11,11 +11,13 @@
 
 namespace advlock_named {
 
-std::int64_t
-NameKey(std::string_view utf8_name) noexcept
+NameHash
+HashName(std::string_view utf8_name) noexcept
 {
+	Sha256Head	head = Sha256First128(utf8_name);
+
 	/* Two's complement reinterpretation, as SQL's bit(64)::bigint does. */
-	return static_cast<std::int64_t>(Sha256First64(utf8_name));
+	return NameHash{static_cast<std::int64_t>(head.first), head.second};
 }
 
 } // namespace advlock_named

@@ -40,7 +40,24 @@ CheckName(std::string_view utf8_name) noexcept
 	return NameProblem::kNone;
 }
 
+/*
+ * What the digest of a name's UTF-8 bytes gives: its advisory key, and the
+ * next 8 bytes read the same way, the fingerprint by which the shared name
+ * directory tells two names of one key apart.
+ */
+struct NameHash
+{
+	std::int64_t key;
+	std::uint64_t fingerprint;
+};
+
+NameHash	HashName(std::string_view utf8_name) noexcept;
+
 /* The advisory key of a name given as UTF-8 bytes. */
-std::int64_t NameKey(std::string_view utf8_name) noexcept;
+inline std::int64_t
+NameKey(std::string_view utf8_name) noexcept
+{
+	return HashName(utf8_name).key;
+}
 
 } // namespace advlock_named

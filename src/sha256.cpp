@@ -266,13 +266,14 @@ Sha256(std::string_view bytes) noexcept
 	return DigestOf(state);
 }
 
-std::uint64_t
-Sha256First64(std::string_view bytes) noexcept
+Sha256Head
+Sha256First128(std::string_view bytes) noexcept
 {
 	std::uint32_t state[8];
 
 	HashInto(state, BestCompress(), bytes);
-	return (std::uint64_t(state[0]) << 32) | state[1];
+	return Sha256Head{(std::uint64_t(state[0]) << 32) | state[1],
+					  (std::uint64_t(state[2]) << 32) | state[3]};
 }
 
 Sha256Digest

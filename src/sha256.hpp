@@ -21,8 +21,13 @@ using Sha256Digest = std::array<std::uint8_t, 32>;
 /* The digest of bytes; the whole message is hashed in one pass. */
 Sha256Digest Sha256(std::string_view bytes) noexcept;
 
-/* The digest's first 8 bytes read big-endian, without forming the rest. */
-std::uint64_t Sha256First64(std::string_view bytes) noexcept;
+/* The digest's first 16 bytes as two words read big-endian, without forming the rest. */
+struct Sha256Head
+{
+	std::uint64_t first;
+	std::uint64_t second;
+};
+Sha256Head	Sha256First128(std::string_view bytes) noexcept;
 
 /* The implementations of the compression function, for tests and benchmarks. */
 enum class Sha256Engine

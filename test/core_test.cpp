@@ -86,6 +86,31 @@ TEST(NameKey, DocumentedVectors)
 	EXPECT_EQ(NameKey(std::string(kMaxNameBytes, 'a')), -7223295916177724681LL);
 }
 
+/* The directory's fingerprint: the digest's next 8 bytes, read as the key's are. */
+TEST(NameKey, FingerprintIsTheNextEightBytes)
+{
+	EXPECT_EQ(HashName("import").key, NameKey("import"));
+	EXPECT_EQ(HashName("import").fingerprint, 5129932262411414943ULL);
+	EXPECT_EQ(HashName(std::string(65, 'x')).fingerprint, 9032200356525081589ULL);
+}
+
+/* A derived key brings its fingerprint; a hit leaves the caller's value alone. */
+TEST(KeyCache, FingerprintComesWithADerivedKey)
+{
+	auto		cache = std::make_unique<KeyCache>();
+
+	for (const std::string &name : {std::string("import"), std::string(40, 'x')})
+	{
+		std::uint64_t fingerprint = 1;
+
+		EXPECT_EQ(cache->Key(name, &fingerprint), NameKey(name));
+		EXPECT_EQ(fingerprint, HashName(name).fingerprint) << name;
+		fingerprint = 1;
+		EXPECT_EQ(cache->Key(name, &fingerprint), NameKey(name));
+		EXPECT_EQ(fingerprint, 1u) << name;
+	}
+}
+
 /* The cache never changes a key: hits, evictions, every length, zero bytes. */
 TEST(KeyCache, AlwaysAgreesWithNameKey)
 {

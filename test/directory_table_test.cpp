@@ -49,22 +49,26 @@ NothingInUse(std::uint32_t, std::int64_t, void *)
 	return false;
 }
 
-TEST(DirectoryTable, InsertAndFind)
+TEST(DirectoryTable, PublishAndFind)
 {
 	TestTable	t(10);
 	DirectoryTable  &table = *t.table;
 
 	EXPECT_EQ(table.Find(NameId{1, 10, 42}), nullptr);
-	DirectoryTable::Entry *a = table.Insert(NameId{1, 10, 42}, 7, "import", false);
+	DirectoryTable::Entry *a = table.Publish(NameId{1, 10, 42}, 7, "import", false);
 	ASSERT_NE(a, nullptr);
 	EXPECT_EQ(a->Name(), "import");
 	EXPECT_FALSE(a->Truncated());
 	EXPECT_EQ(table.Find(NameId{1, 10, 42}), a);
 
+	/* published again: the same entry, not a second one */
+	EXPECT_EQ(table.Publish(NameId{1, 10, 42}, 7, "import", false), a);
+	EXPECT_EQ(table.GetInfo().entries, 1u);
+
 	/* another role, another database: other entries */
 	EXPECT_EQ(table.Find(NameId{1, 11, 42}), nullptr);
 	EXPECT_EQ(table.Find(NameId{2, 10, 42}), nullptr);
-	DirectoryTable::Entry *b = table.Insert(NameId{1, 11, 42}, 7, "import", false);
+	DirectoryTable::Entry *b = table.Publish(NameId{1, 11, 42}, 7, "import", false);
 	ASSERT_NE(b, nullptr);
 	EXPECT_NE(a, b);
 
@@ -80,14 +84,31 @@ TEST(DirectoryTable, CollisionIsAnotherFingerprint)
 {
 	TestTable	t(10);
 	DirectoryTable  &table = *t.table;
+	const DirectoryTable::Entry *other = nullptr;
 
-	table.Insert(NameId{1, 10, 42}, 7, "first", false);
-	EXPECT_EQ(table.FindCollision(1, 42, 7), nullptr);
-	const DirectoryTable::Entry *other = table.FindCollision(1, 42, 8);
+	DirectoryTable::Entry *first = table.Publish(NameId{1, 10, 42}, 7, "first", false, &other);
+	ASSERT_NE(first, nullptr);
+	EXPECT_EQ(other, nullptr);
+
+	/* the same name again, from another role: no collision */
+	ASSERT_NE(table.Publish(NameId{1, 11, 42}, 7, "first", false, &other), nullptr);
+	EXPECT_EQ(other, nullptr);
+
+	/* another name of the key: published, and the first one reported */
+	DirectoryTable::Entry *second = table.Publish(NameId{1, 12, 42}, 8, "second", false, &other);
+	ASSERT_NE(second, nullptr);
 	ASSERT_NE(other, nullptr);
+	EXPECT_EQ(other->Fingerprint(), 7u);
 	EXPECT_EQ(other->Name(), "first");
+
+	/* the same role's own entry with another fingerprint is a collision too */
+	EXPECT_EQ(table.Publish(NameId{1, 10, 42}, 8, "second", false, &other), first);
+	ASSERT_NE(other, nullptr);
+	EXPECT_EQ(other->Fingerprint(), 7u);
+
 	/* other databases do not collide */
-	EXPECT_EQ(table.FindCollision(2, 42, 8), nullptr);
+	ASSERT_NE(table.Publish(NameId{2, 10, 42}, 8, "second", false, &other), nullptr);
+	EXPECT_EQ(other, nullptr);
 	table.NoteCollision();
 	EXPECT_EQ(table.GetInfo().collisions, 1u);
 }
@@ -96,7 +117,7 @@ TEST(DirectoryTable, LongNamesAreCut)
 {
 	TestTable	t(4);
 	std::string long_name(300, 'x');
-	DirectoryTable::Entry *e = t.table->Insert(NameId{1, 1, 1}, 1, long_name, false);
+	DirectoryTable::Entry *e = t.table->Publish(NameId{1, 1, 1}, 1, long_name, false);
 
 	ASSERT_NE(e, nullptr);
 	EXPECT_EQ(e->Name().size(), kStoredNameBytes);
@@ -106,7 +127,7 @@ TEST(DirectoryTable, LongNamesAreCut)
 TEST(DirectoryTable, CountsAddAndReset)
 {
 	TestTable	t(4);
-	DirectoryTable::Entry *e = t.table->Insert(NameId{1, 1, 1}, 1, "n", false);
+	DirectoryTable::Entry *e = t.table->Publish(NameId{1, 1, 1}, 1, "n", false);
 	NameCounts	wait;
 
 	wait.acquisitions = 1;
@@ -142,14 +163,14 @@ TEST(DirectoryTable, FullTableRefusesUntilEviction)
 	DirectoryTable  &table = *t.table;
 
 	for (int i = 0; i < 20; i++)
-		ASSERT_NE(table.Insert(NameId{1, 1, i}, 0, "n", false), nullptr);
-	EXPECT_EQ(table.Insert(NameId{1, 1, 99}, 0, "n", false), nullptr);
+		ASSERT_NE(table.Publish(NameId{1, 1, i}, 0, "n", false), nullptr);
+	EXPECT_EQ(table.Publish(NameId{1, 1, 99}, 0, "n", false), nullptr);
 
 	/* 5% of 20 is one entry */
 	EXPECT_EQ(table.Evict(NothingInUse, nullptr), 1u);
 	EXPECT_EQ(table.GetInfo().entries, 19u);
 	EXPECT_EQ(table.GetInfo().evictions, 1u);
-	EXPECT_NE(table.Insert(NameId{1, 1, 99}, 0, "n", false), nullptr);
+	EXPECT_NE(table.Publish(NameId{1, 1, 99}, 0, "n", false), nullptr);
 }
 
 /* keys 0..9 are in use in the test below */
@@ -172,7 +193,7 @@ TEST(DirectoryTable, EvictsIdleLeastUsedFirst)
 
 	/* the in-use ones are the least used, yet they stay */
 	for (int i = 0; i < 100; i++)
-		table.Add(*table.Insert(NameId{1, 1, i}, 0, "n", false), Acquired(i < 10 ? i : 10 * i));
+		table.Add(*table.Publish(NameId{1, 1, i}, 0, "n", false), Acquired(i < 10 ? i : 10 * i));
 
 	EXPECT_EQ(table.Evict(LowKeysInUse, nullptr), 5u);
 	for (int i = 0; i < 10; i++)
@@ -202,7 +223,7 @@ TEST(DirectoryTable, NeverEvictsInUseWhileAnIdleEntryIsLeft)
 	DirectoryTable  &table = *t.table;
 
 	for (int i = 0; i < 100; i++)
-		table.Add(*table.Insert(NameId{1, 1, i}, 0, "n", false), Acquired(1000));
+		table.Add(*table.Publish(NameId{1, 1, i}, 0, "n", false), Acquired(1000));
 	EXPECT_EQ(table.Evict(AllButKey3InUse, nullptr), 1u);
 	EXPECT_EQ(table.Find(NameId{1, 1, 3}), nullptr);
 	EXPECT_EQ(table.GetInfo().entries, 99u);
@@ -222,7 +243,7 @@ TEST(DirectoryTable, EqualUsageGoesOldestFirst)
 
 	/* inserted 99 down to 0, all used alike */
 	for (int i = 99; i >= 0; i--)
-		table.Insert(NameId{1, 1, SpreadKey(i)}, 0, "n", false);
+		table.Publish(NameId{1, 1, SpreadKey(i)}, 0, "n", false);
 	EXPECT_EQ(table.Evict(NothingInUse, nullptr), 5u);
 	for (int i = 0; i < 100; i++)
 		EXPECT_EQ(table.Find(NameId{1, 1, SpreadKey(i)}) == nullptr, i >= 95) << i;
@@ -244,7 +265,7 @@ TEST(DirectoryTable, AsksOnlyAsFarAsItEvicts)
 
 	/* the least used are keys 0, 1, 2, ...; 0..2 are in use */
 	for (int i = 0; i < 100; i++)
-		table.Add(*table.Insert(NameId{1, 1, i}, 0, "n", false), Acquired(i));
+		table.Add(*table.Publish(NameId{1, 1, i}, 0, "n", false), Acquired(i));
 	EXPECT_EQ(table.Evict(CountingInUse, &asked), 5u);
 	EXPECT_EQ(asked, 8);
 	for (int i = 0; i < 100; i++)
@@ -267,10 +288,10 @@ TEST(DirectoryTable, ChurnKeepsIndexAndFreeListWhole)
 	{
 		NameId		id{1, 1, static_cast<std::int64_t>(random())};
 
-		if (table.Insert(id, 0, "n", false) == nullptr)
+		if (table.Publish(id, 0, "n", false) == nullptr)
 		{
 			table.Evict(NothingInUse, nullptr);
-			ASSERT_NE(table.Insert(id, 0, "n", false), nullptr);
+			ASSERT_NE(table.Publish(id, 0, "n", false), nullptr);
 		}
 	}
 	for (std::uint32_t place = 0; place < table.SlotCount(); place++)
@@ -284,8 +305,8 @@ TEST(DirectoryTable, ChurnKeepsIndexAndFreeListWhole)
 	}
 	ASSERT_EQ(present, table.GetInfo().entries);
 	for (std::uint32_t i = present; i < 5000; i++)
-		ASSERT_NE(table.Insert(NameId{2, 1, static_cast<std::int64_t>(i)}, 0, "n", false), nullptr);
-	EXPECT_EQ(table.Insert(NameId{2, 1, -1}, 0, "n", false), nullptr);
+		ASSERT_NE(table.Publish(NameId{2, 1, static_cast<std::int64_t>(i)}, 0, "n", false), nullptr);
+	EXPECT_EQ(table.Publish(NameId{2, 1, -1}, 0, "n", false), nullptr);
 }
 
 /* Random inserts, evictions and lookups against a reference set. */
@@ -307,7 +328,7 @@ TEST(DirectoryTable, MatchesAReferenceModel)
 		ASSERT_EQ(table.Find(id) != nullptr, present) << "step " << step;
 		if (!present)
 		{
-			DirectoryTable::Entry *e = table.Insert(id, 0, "n", false);
+			DirectoryTable::Entry *e = table.Publish(id, 0, "n", false);
 
 			if (e == nullptr)
 			{
