@@ -54,3 +54,12 @@ WHERE database = current_database() AND key = named_lock_key(:'name_a');
 SELECT named_lock_exclusive(:'name_b'), named_unlock_exclusive(:'name_b');
 SELECT named_lock_exclusive(:'name_b'), named_unlock_exclusive(:'name_b');
 SELECT collisions - :collisions_before AS new_collisions FROM named_lock_stats_info;
+
+-- a name is no collision with itself, whichever way its fingerprint came:
+-- with the key derived by this call, or apart from a key already cached
+\c
+SELECT named_lock_exclusive('advlock-fingerprint-check'), named_unlock_exclusive('advlock-fingerprint-check');
+\c
+SELECT named_lock_key('advlock-fingerprint-check') <> 0 AS key_cached;
+SELECT named_lock_exclusive('advlock-fingerprint-check'), named_unlock_exclusive('advlock-fingerprint-check');
+SELECT collisions - :collisions_before AS new_collisions FROM named_lock_stats_info;

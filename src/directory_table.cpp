@@ -367,37 +367,19 @@ DirectoryTable::EraseAt(std::uint32_t hole) noexcept
 }
 
 /*
- * Ties in usage are common (every name used once has the same), so they go
- * oldest first, which keeps the newest names longest.
+ * The idle ones among candidates[from, count) in eviction order, moved to
+ * candidates[victims, ...) until there are target of them; the order is
+ * sorted a chunk at a time, as far as the walk gets.  Returns the victims.
  */
 std::uint32_t
-DirectoryTable::Evict(InUseFunction in_use, void *arg) noexcept
+DirectoryTable::PickIdle(std::uint32_t count, std::uint32_t target, InUseFunction in_use,
+						 void *arg) noexcept
 {
-	Entry	   *entries = Entries();
-	Age		   *ages = Ages();
 	Candidate  *candidates = Candidates();
-	std::uint32_t count = 0;
-	std::uint32_t target = std::max<std::uint32_t>(1, capacity_ * kEvictPercent / 100);
+	const Entry *entries = Entries();
 	std::uint32_t sorted = 0;
 	std::uint32_t victims = 0;
 
-	/* a free entry's usage is 0; the decay writes only what it changes */
-	for (std::uint32_t i = 0; i < capacity_; i++)
-	{
-		std::uint64_t usage = ages[i].usage.load(std::memory_order_relaxed);
-
-		if (usage == 0)
-			continue;
-		if (usage >= 100)
-			ages[i].usage.store(usage - usage / 100, std::memory_order_relaxed);
-		candidates[count++] = Candidate{usage, ages[i].sequence, i};
-	}
-	target = std::min(target, count);
-
-	/*
-	 * The idle ones in order, moved to the front; the order is sorted a
-	 * chunk at a time, as far as the walk gets.
-	 */
 	for (std::uint32_t next = 0; next < count && victims < target; next++)
 	{
 		const NameId *id;
@@ -413,6 +395,69 @@ DirectoryTable::Evict(InUseFunction in_use, void *arg) noexcept
 		id = &entries[candidates[next].place].id_;
 		if (!in_use(id->database, id->key, arg))
 			candidates[victims++] = candidates[next];
+	}
+	return victims;
+}
+
+/*
+ * Ties in usage are common (every name used once has the same), so they go
+ * oldest first, which keeps the newest names longest.
+ *
+ * The scan keeps only the least 2 * target entries, in a heap small enough
+ * to stay in the CPU's cache, rather than writing out every entry: names
+ * that churn through a full directory evict every 5 % of its size, so this
+ * runs often.  Only when more of those are in use than the heap holds does
+ * it order every entry.
+ */
+std::uint32_t
+DirectoryTable::Evict(InUseFunction in_use, void *arg) noexcept
+{
+	Age		   *ages = Ages();
+	Candidate  *candidates = Candidates();
+	std::uint32_t count = 0;
+	std::uint32_t target = std::max<std::uint32_t>(1, capacity_ * kEvictPercent / 100);
+	std::uint32_t room = std::min(capacity_, 2 * target);
+	std::uint32_t kept = 0;
+	std::uint32_t victims;
+
+	/* a free entry's usage is 0; the decay writes only what it changes */
+	for (std::uint32_t i = 0; i < capacity_; i++)
+	{
+		std::uint64_t usage = ages[i].usage.load(std::memory_order_relaxed);
+		Candidate	candidate{usage, ages[i].sequence, i};
+
+		if (usage == 0)
+			continue;
+		if (usage >= 100)
+			ages[i].usage.store(usage - usage / 100, std::memory_order_relaxed);
+		count++;
+		if (kept < room)
+		{
+			candidates[kept++] = candidate;
+			std::push_heap(candidates, candidates + kept);
+		}
+		else if (candidate < candidates[0])
+		{
+			std::pop_heap(candidates, candidates + kept);
+			candidates[kept - 1] = candidate;
+			std::push_heap(candidates, candidates + kept);
+		}
+	}
+	target = std::min(target, count);
+	victims = PickIdle(kept, target, in_use, arg);
+
+	if (victims < target && count > kept)
+	{
+		/* too many in use: every entry, in order (usage as decayed above) */
+		count = 0;
+		for (std::uint32_t i = 0; i < capacity_; i++)
+		{
+			std::uint64_t usage = ages[i].usage.load(std::memory_order_relaxed);
+
+			if (usage != 0)
+				candidates[count++] = Candidate{usage, ages[i].sequence, i};
+		}
+		victims = PickIdle(count, target, in_use, arg);
 	}
 	/* none idle: the walk sorted them all and moved none */
 	if (victims == 0)

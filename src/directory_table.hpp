@@ -181,6 +181,8 @@ private:
 	std::uint32_t Home(std::uint32_t database, std::int64_t key) const noexcept;
 	std::uint32_t Next(std::uint32_t slot) const noexcept;
 	std::uint32_t SlotOf(std::uint32_t place) const noexcept;
+	std::uint32_t PickIdle(std::uint32_t count, std::uint32_t target, InUseFunction in_use,
+						   void *arg) noexcept;
 	Entry	   *Fill(std::uint32_t slot, const NameId &id, std::uint64_t fingerprint,
 					 std::string_view name, bool truncated) noexcept;
 	void		EraseAt(std::uint32_t slot) noexcept;

@@ -4,7 +4,7 @@
  *	  Publishing names into the shared directory and counting lock
  *	  requests per name; see name_directory.hpp.
  *
- * The lock path touches only backend-local state: a dynahash of the names
+ * The lock path touches only backend-local state: a table of the names
  * this backend published (per role), each with its pending counts.  Shared
  * memory is written when a name is first published by this backend, and
  * when the pending counts are flushed:
@@ -34,7 +34,6 @@ extern "C" {
 #include "storage/procarray.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 }
@@ -43,6 +42,7 @@ extern "C" {
 
 #include <new>
 
+#include "local_index.hpp"
 #include "lock_ops.hpp"
 #include "lock_wait.hpp"
 #include "name_directory.hpp"
@@ -51,20 +51,19 @@ extern "C" {
 namespace advlock_named {
 namespace {
 
-/* The local hash is cleared (after a flush) when it reaches this many names. */
-constexpr long kMaxLocalNames = 4096;
+/* The local record is cleared (after a flush) when it reaches this many names. */
+constexpr uint32 kMaxLocalNames = 4096;
 
 struct LocalKey
 {
 	int64		key;
 	Oid			role;
-	uint32		padding;		/* zero: the hash compares the whole key */
 };
 
 /* One name this backend used under one role. */
 struct LocalName
 {
-	LocalKey	id;				/* first: the hash key */
+	LocalKey	id;
 	bool		published;		/* the directory has our entry */
 	bool		has_pending;	/* on the pending list */
 	bool		truncated;
@@ -77,7 +76,9 @@ struct LocalName
 	char		name[kStoredNameBytes];	/* server encoding, cut at a character */
 };
 
-HTAB	   *local_names = NULL;
+using LocalNames = LocalIndex<LocalName>;
+
+LocalNames *local_names = NULL;
 LocalName  *last_noted = NULL;	/* the entry NoteNameUsed saw last, for the Count calls */
 
 /*
@@ -91,44 +92,28 @@ bool		flush_at_transaction_end = false;
 TimestampTz last_flush = 0;
 bool		exit_callback_registered = false;
 
-/* Keys are SHA-256 output already: mixing in the role is all the hashing they need. */
-uint32
-HashLocalKey(const void *key, Size keysize)
-{
-	const LocalKey *id = static_cast<const LocalKey *>(key);
-
-	return (uint32) ((uint64) id->key >> 32) ^ (uint32) id->key ^ (id->role * 0x9E3779B1U);
-}
-
+/*
+ * The record's memory is allocated once and reused after every clear:
+ * made anew, it would take a page fault for every page of it again.
+ */
 void
 CreateLocalNames()
 {
-	HASHCTL		ctl;
+	void	   *entries = MemoryContextAlloc(TopMemoryContext, kMaxLocalNames * sizeof(LocalName));
+	void	   *slots = MemoryContextAllocZero(TopMemoryContext,
+											   LocalNames::SlotCount(kMaxLocalNames) * sizeof(LocalNames::Slot));
+	void	   *storage = MemoryContextAlloc(TopMemoryContext, sizeof(LocalNames));
 
-	ctl.keysize = sizeof(LocalKey);
-	ctl.entrysize = sizeof(LocalName);
-	ctl.hash = HashLocalKey;
-	ctl.hcxt = TopMemoryContext;
-	/* sized for the most it holds: growing splits a bucket, cold, at every insert */
-	local_names = hash_create("advlock_named names used", kMaxLocalNames, &ctl,
-							  HASH_ELEM | HASH_FUNCTION | HASH_CONTEXT);
+	local_names = new (storage) LocalNames(static_cast<LocalName *>(entries),
+										   static_cast<LocalNames::Slot *>(slots), kMaxLocalNames);
 	local_names_generation++;
 }
 
-/*
- * Forgets every name (after a flush).  The entries go to the hash's free
- * list, so the next names reuse their memory: a hash made anew would take
- * a page fault for every page of it again, every kMaxLocalNames names.
- */
+/* Forgets every name (after a flush). */
 void
 ClearLocalNames()
 {
-	HASH_SEQ_STATUS scan;
-	LocalName  *entry;
-
-	hash_seq_init(&scan, local_names);
-	while ((entry = static_cast<LocalName *>(hash_seq_search(&scan))) != NULL)
-		(void) hash_search(local_names, &entry->id, HASH_REMOVE, NULL);
+	local_names->Clear();
 	last_noted = NULL;
 	pending_names = NULL;
 	local_names_generation++;
@@ -137,7 +122,7 @@ ClearLocalNames()
 LocalKey
 MakeLocalKey(int64 key)
 {
-	return LocalKey{key, GetUserId(), 0};
+	return LocalKey{key, GetUserId()};
 }
 
 int64
@@ -157,7 +142,7 @@ LocalFor(const LOCKTAG *tag)
 	id = MakeLocalKey(KeyOfTag(tag));
 	if (last_noted != NULL && last_noted->id.key == id.key && last_noted->id.role == id.role)
 		return last_noted;
-	return static_cast<LocalName *>(hash_search(local_names, &id, HASH_FIND, NULL));
+	return local_names->Find(id.key, id.role);
 }
 
 /*
@@ -199,10 +184,11 @@ StoredLength(const LockTarget &target)
 }
 
 void
-InitLocalName(LocalName *entry, const LockTarget &target)
+InitLocalName(LocalName *entry, LocalKey id, const LockTarget &target)
 {
 	int			stored = StoredLength(target);
 
+	entry->id = id;
 	entry->published = false;
 	entry->has_pending = false;
 	entry->truncated = stored < target.name_length;
@@ -496,16 +482,16 @@ NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 		CreateLocalNames();
 
 	id = MakeLocalKey(target.key);
-	if (hash_get_num_entries(local_names) >= kMaxLocalNames &&
-		hash_search(local_names, &id, HASH_FIND, NULL) == NULL)
+	entry = local_names->Enter(id.key, id.role, &found);
+	if (entry == nullptr)
 	{
 		/* a backend that used very many names starts its set afresh */
 		Flush();
 		ClearLocalNames();
+		entry = local_names->Enter(id.key, id.role, &found);
 	}
-	entry = static_cast<LocalName *>(hash_search(local_names, &id, HASH_ENTER, &found));
 	if (!found)
-		InitLocalName(entry, target);
+		InitLocalName(entry, id, target);
 	else if (!SameName(*entry, target))
 		NoteLocalCollision(table, entry, target);	/* another name, the same key */
 	last_noted = entry;

@@ -5,9 +5,10 @@
  *	  functions and the SQL views see them.
  *
  * Every backend that takes a named lock publishes (database, role, key) ->
- * name once into a shared table (directory_table.hpp) and counts what happens to
- * its requests in a small backend-local hash, which it flushes into the
- * table at most about once a second, at the end of a transaction that
+ * name once into a shared table (directory_table.hpp) and counts what
+ * happens to its requests in a small backend-local table (local_index.hpp),
+ * which it flushes into the shared one at most about once a second, at the
+ * end of a transaction that
  * waited, timed out, failed a try or hit a deadlock, right after a wait,
  * when it reads named_lock_stats, and when it exits.
  *

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "key_cache.hpp"
+#include "local_index.hpp"
 #include "name_key.hpp"
 #include "name_table.hpp"
 #include "sha256.hpp"
@@ -403,5 +404,65 @@ TEST(NameTable, OutOfMemoryChangesNothing)
 	EXPECT_EQ(table.Count(), 0u);
 }
 
+struct Counted
+{
+	int			value;
+};
+
+/* The backend's record of names used: found by key and role, full at capacity, emptied at once. */
+TEST(LocalIndex, FindsEntersFillsAndClears)
+{
+	constexpr std::uint32_t capacity = 64;
+	using Index = LocalIndex<Counted>;
+	std::vector<Counted> entries(capacity);
+	std::vector<Index::Slot> slots(Index::SlotCount(capacity));
+	Index		index(entries.data(), slots.data(), capacity);
+	std::mt19937_64 random(5);
+	std::vector<std::int64_t> keys;
+	bool		found;
+
+	/* keys that share their low bits, and one key under two roles */
+	for (std::uint32_t i = 0; i < capacity - 1; i++)
+		keys.push_back(i % 2 == 0 ? static_cast<std::int64_t>(random()) : static_cast<std::int64_t>(i) << 40);
+	for (std::size_t i = 0; i < keys.size(); i++)
+	{
+		Counted    *entry = index.Enter(keys[i], 10, &found);
+
+		ASSERT_NE(entry, nullptr);
+		ASSERT_FALSE(found);
+		entry->value = static_cast<int>(i);
+	}
+	Counted    *other_role = index.Enter(keys[0], 11, &found);
+	ASSERT_NE(other_role, nullptr);
+	EXPECT_FALSE(found);
+	other_role->value = -1;
+	EXPECT_TRUE(index.Full());
+
+	for (std::size_t i = 0; i < keys.size(); i++)
+	{
+		ASSERT_NE(index.Find(keys[i], 10), nullptr);
+		EXPECT_EQ(index.Find(keys[i], 10)->value, static_cast<int>(i));
+		EXPECT_EQ(index.Enter(keys[i], 10, &found), index.Find(keys[i], 10));
+		EXPECT_TRUE(found);
+	}
+	EXPECT_EQ(index.Find(keys[0], 11)->value, -1);
+	EXPECT_EQ(index.Find(keys[1], 11), nullptr);
+	EXPECT_EQ(index.Find(12345, 10), nullptr);
+
+	/* full: an absent key is refused, a present one still found */
+	EXPECT_EQ(index.Enter(12345, 10, &found), nullptr);
+	EXPECT_FALSE(found);
+	EXPECT_EQ(index.Count(), capacity);
+
+	index.Clear();
+	EXPECT_EQ(index.Count(), 0u);
+	EXPECT_FALSE(index.Full());
+	EXPECT_EQ(index.Find(keys[0], 10), nullptr);
+	ASSERT_NE(index.Enter(12345, 10, &found), nullptr);
+	EXPECT_FALSE(found);
+	EXPECT_EQ(index.Find(12345, 10), &entries[0]);
+}
+
 } // namespace
 } // namespace advlock_named
+
