@@ -25,7 +25,11 @@
 # 8. the first call again with the library in shared_preload_libraries
 # 9. the loop and pgbench at 32 clients again with the library preloaded,
 #    so with the name directory and per-name statistics on
-# 10. instructions per lock+unlock pair and per transaction, named vs
+# 10. where a pgbench transaction's CPU goes: perf samples the whole
+#    machine with call stacks, machine time per transaction under the lock
+#    functions, the name directory's publishing, executor start-up and
+#    commit, directory on and off (needs perf; skipped without it)
+# 11. instructions per lock+unlock pair and per transaction, named vs
 #    builtin, counted by callgrind in a single-user backend: figures that
 #    host noise cannot move (needs valgrind; skipped without it)
 #
@@ -604,10 +608,54 @@ done
 pgbench_target="stays where section 2 has it"
 pgbench_compare "directory on, pgbench 32 clients" 32 "$pgbench_pairs" builtin named
 
+#
+# 10. Where a transaction's CPU goes: perf samples the whole machine (the
+#     backends, pgbench, idle) with call stacks while pgbench runs the
+#     scripts of section 2 at 32 clients, and bench/cpu_breakdown.py turns
+#     the samples under each function into machine time per transaction.
+#     With the directory on (preloaded, as section 9 left the server) and
+#     off.  Needs perf (skipped without it).
+#
+command -v perf >/dev/null 2>&1 || ! is_root ||
+	apt-get install -y -qq --no-install-recommends linux-perf >/dev/null 2>&1 || true
+perf_functions=(named_xact_lock_shared named_xact_lock_exclusive pg_advisory_xact_lock_shared_int8
+	pg_advisory_xact_lock_int8 NoteNameUsed ExecInitNode CommitTransactionCommand)
+perf_breakdown() {	# label script: records the time under each of perf_functions
+	local data="$WORKDIR/perf.data" tps
+	"$bindir/pgbench" -n -M prepared -T "$((pgbench_seconds + 2))" -c 32 -j 2 \
+		-f "$WORKDIR/$2.pgbench" >"$WORKDIR/perf.pgbench" 2>/dev/null &
+	sleep 1
+	perf record -a -F 999 --call-graph dwarf,16384 -o "$data" -- sleep "$pgbench_seconds" >/dev/null 2>&1 ||
+		{ wait; return 1; }
+	wait
+	tps=$(awk '/^tps/ { print $3 }' "$WORKDIR/perf.pgbench")
+	perf script -i "$data" -F comm,ip,sym 2>/dev/null |
+		bench/cpu_breakdown.py --transactions "$(awk -v t="$tps" -v s="$pgbench_seconds" 'BEGIN { print t * s }')" \
+			--seconds "$pgbench_seconds" --cpus "$(nproc)" "${perf_functions[@]}" >"$WORKDIR/breakdown" || return 1
+	rm -f "$data"
+	while read -r function us; do
+		[ "$us" = 0.00 ] && continue
+		record "CPU per transaction, $1: $([ "$function" = all ] && echo "the whole machine" || echo "under $function")" \
+			"$us µs" "perf, pgbench 32 clients"
+	done <"$WORKDIR/breakdown"
+}
+if command -v perf >/dev/null 2>&1 && perf record -a -o "$WORKDIR/perf.probe" -- true >/dev/null 2>&1; then
+	say "10. where a transaction's CPU goes (perf, 32 clients)"
+	perf_breakdown "builtin, directory on" builtin
+	perf_breakdown "named, directory on" named
+	psql_q -c "ALTER SYSTEM RESET shared_preload_libraries" >/dev/null
+	as_cluster_user "$bindir/pg_ctl" -D "$WORKDIR/data" -m fast -w restart >>"$WORKDIR/server.log" 2>&1 ||
+		{ cat "$WORKDIR/server.log"; die "the server did not restart"; }
+	perf_breakdown "builtin, directory off" builtin
+	perf_breakdown "named, directory off" named
+else
+	say "10. skipped: no perf, or perf may not sample the whole machine here"
+fi
+
 cluster_stop
 
 #
-# 10. Instruction counts.  Each workload runs twice in a single-user
+# 11. Instruction counts.  Each workload runs twice in a single-user
 #     backend under callgrind, once short and once longer; the difference
 #     over the extra iterations is their cost, start-up and loading
 #     excluded.  Valgrind's CPU has no SHA extensions, so a name the key
@@ -617,7 +665,7 @@ cluster_stop
 command -v valgrind >/dev/null 2>&1 || ! is_root ||
 	apt-get install -y -qq --no-install-recommends valgrind >/dev/null 2>&1 || true
 if command -v valgrind >/dev/null 2>&1; then
-	say "10. instructions (callgrind, single-user backend)"
+	say "11. instructions (callgrind, single-user backend)"
 	callgrind_totals() {	# preload statements-file: prints "instructions L1-misses"
 		local out="$WORKDIR/callgrind.out"
 		as_cluster_user valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$out" \
@@ -663,7 +711,7 @@ if command -v valgrind >/dev/null 2>&1; then
 	record "instructions per transaction of the pgbench script: named / builtin" "$named_ir / $builtin_ir" \
 		"ratio $(ratio "$named_ir" "$builtin_ir"); a new name each, portable SHA-256"
 else
-	say "10. skipped: no valgrind (apt-get install valgrind)"
+	say "11. skipped: no valgrind (apt-get install valgrind)"
 fi
 
 if [ -n "$markdown" ]; then

@@ -60,21 +60,30 @@ struct LocalKey
 	Oid			role;
 };
 
-/* One name this backend used under one role. */
-struct LocalName
+/*
+ * One name this backend used under one role.  The first cache line holds
+ * what every lock call on a published name reads or writes: the checks of
+ * NoteNameUsed (with a name of up to 15 bytes) and the count of plain
+ * acquisitions; the rest of the name and the rarer counts follow.
+ */
+struct alignas(64) LocalName
 {
 	LocalKey	id;
+	LocalName  *next_pending;
+	uint64		acquisitions;	/* pending: granted requests */
+	int64		last_acquired;	/* pending: the last grant's time; 0: none */
+	int			full_length;	/* of the whole name, in bytes */
+	uint16		name_length;
 	bool		published;		/* the directory has our entry */
 	bool		has_pending;	/* on the pending list */
 	bool		truncated;
-	uint16		name_length;
-	int			full_length;	/* of the whole name, in bytes */
+	char		name[kStoredNameBytes];	/* server encoding, cut at a character */
 	uint64		fingerprint;
 	uint64		warned_fingerprint; /* the other name's, once warned; 0: none */
-	NameCounts	pending;
-	LocalName  *next_pending;
-	char		name[kStoredNameBytes];	/* server encoding, cut at a character */
+	NameCounts	other_pending;	/* pending: the rest (waits, timeouts, failed tries, deadlocks) */
 };
+
+static_assert(offsetof(LocalName, name) + 15 <= 64, "the hot fields and a short name share a cache line");
 
 using LocalNames = LocalIndex<LocalName>;
 
@@ -99,7 +108,10 @@ bool		exit_callback_registered = false;
 void
 CreateLocalNames()
 {
-	void	   *entries = MemoryContextAlloc(TopMemoryContext, kMaxLocalNames * sizeof(LocalName));
+	/* palloc aligns to 8 bytes; the entries start on a cache line */
+	void	   *entries = (void *) TYPEALIGN(alignof(LocalName),
+											 MemoryContextAlloc(TopMemoryContext,
+																kMaxLocalNames * sizeof(LocalName) + alignof(LocalName)));
 	void	   *slots = MemoryContextAllocZero(TopMemoryContext,
 											   LocalNames::SlotCount(kMaxLocalNames) * sizeof(LocalNames::Slot));
 	void	   *storage = MemoryContextAlloc(TopMemoryContext, sizeof(LocalNames));
@@ -189,6 +201,9 @@ InitLocalName(LocalName *entry, LocalKey id, const LockTarget &target)
 	int			stored = StoredLength(target);
 
 	entry->id = id;
+	entry->next_pending = NULL;
+	entry->acquisitions = 0;
+	entry->last_acquired = 0;
 	entry->published = false;
 	entry->has_pending = false;
 	entry->truncated = stored < target.name_length;
@@ -196,7 +211,7 @@ InitLocalName(LocalName *entry, LocalKey id, const LockTarget &target)
 	entry->full_length = target.name_length;
 	entry->fingerprint = NameFingerprint(target);
 	entry->warned_fingerprint = 0;
-	new (&entry->pending) NameCounts();
+	new (&entry->other_pending) NameCounts();
 	memcpy(entry->name, target.name, stored);
 }
 
@@ -326,10 +341,23 @@ Publish(DirectoryTable *table, LocalName *entry)
 	}
 }
 
+/* The entry's pending counts, whole. */
+NameCounts
+PendingCounts(const LocalName &entry)
+{
+	NameCounts	counts = entry.other_pending;
+
+	counts.acquisitions = entry.acquisitions;
+	counts.last_acquired = entry.last_acquired;
+	return counts;
+}
+
 void
 ClearPending(LocalName *entry)
 {
-	new (&entry->pending) NameCounts();
+	entry->acquisitions = 0;
+	entry->last_acquired = 0;
+	new (&entry->other_pending) NameCounts();
 	entry->has_pending = false;
 }
 
@@ -341,7 +369,7 @@ void
 SettlePending(DirectoryTable *table, LocalName *entry, DirectoryTable::Entry *shared)
 {
 	if (shared != nullptr)
-		table->Add(*shared, entry->pending);
+		table->Add(*shared, PendingCounts(*entry));
 	else
 		entry->published = false;
 	ClearPending(entry);
@@ -427,18 +455,18 @@ CountWaitEnd(const LOCKTAG *tag, TimestampTz start, bool granted, bool deadlock)
 		return;
 	now = GetCurrentTimestamp();
 	waited_us = Max(now - start, 0);
-	entry->pending.total_wait_us += waited_us;
-	entry->pending.max_wait_us = Max(entry->pending.max_wait_us, waited_us);
+	entry->other_pending.total_wait_us += waited_us;
+	entry->other_pending.max_wait_us = Max(entry->other_pending.max_wait_us, waited_us);
 	if (granted)
 	{
-		entry->pending.acquisitions++;
-		entry->pending.waited++;
-		entry->pending.last_acquired = now;
+		entry->acquisitions++;
+		entry->other_pending.waited++;
+		entry->last_acquired = now;
 	}
 	else if (deadlock)
-		entry->pending.deadlocks++;
+		entry->other_pending.deadlocks++;
 	else
-		entry->pending.timeouts++;
+		entry->other_pending.timeouts++;
 	MarkPending(entry);
 	flush_at_transaction_end = true;
 }
@@ -510,8 +538,8 @@ CountAcquired(const LOCKTAG *tag)
 	if (entry == NULL)
 		return;
 	now = CoarseNow();
-	entry->pending.acquisitions++;
-	entry->pending.last_acquired = now;
+	entry->acquisitions++;
+	entry->last_acquired = now;
 	MarkPending(entry);
 	if (now - last_flush >= USECS_PER_SEC)
 		Flush();
@@ -524,7 +552,7 @@ CountTryFailed(const LOCKTAG *tag)
 
 	if (entry == NULL)
 		return;
-	entry->pending.failed_tries++;
+	entry->other_pending.failed_tries++;
 	MarkPending(entry);
 	flush_at_transaction_end = true;
 }
