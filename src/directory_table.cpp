@@ -367,9 +367,9 @@ DirectoryTable::EraseAt(std::uint32_t hole) noexcept
 }
 
 /*
- * The idle ones among candidates[from, count) in eviction order, moved to
- * candidates[victims, ...) until there are target of them; the order is
- * sorted a chunk at a time, as far as the walk gets.  Returns the victims.
+ * Moves the idle ones among candidates[0, count), in eviction order, to the
+ * front until there are target of them, sorting the order a chunk at a time
+ * as far as the walk gets.  Returns how many it moved.
  */
 std::uint32_t
 DirectoryTable::PickIdle(std::uint32_t count, std::uint32_t target, InUseFunction in_use,

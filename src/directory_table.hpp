@@ -152,7 +152,7 @@ public:
 	Info		GetInfo() const noexcept;
 
 	/* Iteration over the places of entries: At(i) is nullptr for a free one. */
-	std::uint32_t SlotCount() const noexcept { return capacity_; }
+	std::uint32_t PlaceCount() const noexcept { return capacity_; }
 	const Entry *At(std::uint32_t place) const noexcept;
 
 private:

@@ -81,7 +81,6 @@ public:
 	}
 
 	std::uint32_t Count() const noexcept { return count_; }
-	bool		Full() const noexcept { return count_ == capacity_; }
 
 	/* Forgets every entry; pointers to them are invalid after. */
 	void		Clear() noexcept

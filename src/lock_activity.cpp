@@ -150,10 +150,10 @@ named_lock_stats(PG_FUNCTION_ARGS)
 	advlock_named::FlushNameCounts();
 	InitMaterializedSRF(fcinfo, 0);
 
-	rows = static_cast<StatsRow *>(palloc_extended(sizeof(StatsRow) * table->SlotCount(),
+	rows = static_cast<StatsRow *>(palloc_extended(sizeof(StatsRow) * table->PlaceCount(),
 												   MCXT_ALLOC_HUGE));
 	LWLockAcquire(advlock_named::DirectoryLock(), LW_SHARED);
-	for (uint32 slot = 0; slot < table->SlotCount(); slot++)
+	for (uint32 slot = 0; slot < table->PlaceCount(); slot++)
 	{
 		const DirectoryTable::Entry *entry = table->At(slot);
 		std::string_view name;

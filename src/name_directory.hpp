@@ -8,9 +8,9 @@
  * name once into a shared table (directory_table.hpp) and counts what
  * happens to its requests in a small backend-local table (local_index.hpp),
  * which it flushes into the shared one at most about once a second, at the
- * end of a transaction that
- * waited, timed out, failed a try or hit a deadlock, right after a wait,
- * when it reads named_lock_stats, and when it exits.
+ * end of a transaction that waited, timed out, failed a try or hit a
+ * deadlock, right after a wait, when it reads named_lock_stats, and when it
+ * exits.
  *
  * The memory is in the main shared memory segment when the library is in
  * shared_preload_libraries, and otherwise, on PostgreSQL 17 and later, in a

@@ -257,15 +257,6 @@ BestSha256Engine() noexcept
 	return Sha256Engine::kPortable;
 }
 
-Sha256Digest
-Sha256(std::string_view bytes) noexcept
-{
-	std::uint32_t state[8];
-
-	HashInto(state, BestCompress(), bytes);
-	return DigestOf(state);
-}
-
 Sha256Head
 Sha256First128(std::string_view bytes) noexcept
 {

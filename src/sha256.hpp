@@ -18,9 +18,6 @@ namespace advlock_named {
 
 using Sha256Digest = std::array<std::uint8_t, 32>;
 
-/* The digest of bytes; the whole message is hashed in one pass. */
-Sha256Digest Sha256(std::string_view bytes) noexcept;
-
 /* The digest's first 16 bytes as two words read big-endian, without forming the rest. */
 struct Sha256Head
 {
@@ -36,7 +33,7 @@ enum class Sha256Engine
 	kShaNi,						/* x86-64 SHA extensions */
 };
 
-/* The fastest engine this CPU runs; Sha256 uses it. */
+/* The fastest engine this CPU runs; Sha256First128 uses it. */
 Sha256Engine BestSha256Engine() noexcept;
 
 /* The digest computed with a given engine, which this CPU must support. */

@@ -294,7 +294,7 @@ TEST(DirectoryTable, ChurnKeepsIndexAndFreeListWhole)
 			ASSERT_NE(table.Publish(id, 0, "n", false), nullptr);
 		}
 	}
-	for (std::uint32_t place = 0; place < table.SlotCount(); place++)
+	for (std::uint32_t place = 0; place < table.PlaceCount(); place++)
 	{
 		const DirectoryTable::Entry *entry = table.At(place);
 
@@ -335,7 +335,7 @@ TEST(DirectoryTable, MatchesAReferenceModel)
 				ASSERT_EQ(model.size(), 64u);
 				table.Evict(NothingInUse, nullptr);
 				model.clear();
-				for (std::uint32_t s = 0; s < table.SlotCount(); s++)
+				for (std::uint32_t s = 0; s < table.PlaceCount(); s++)
 					if (const DirectoryTable::Entry *left = table.At(s))
 						model.insert(std::make_tuple(left->Id().database, left->Id().role, left->Id().key));
 				ASSERT_EQ(model.size(), 61u);	/* 5% of 64 is 3 */
