@@ -17,7 +17,7 @@
  *
  * The memory comes from the glue (the main shared memory segment when the
  * library is preloaded, a DSM registry segment otherwise), and so does the
- * locking: the caller holds the directory's LWLock, shared for lookups and
+ * locking: the caller holds the table's LWLock, shared for lookups and
  * for adding counts (the counters are atomics), exclusive for inserting,
  * evicting and resetting.  The block has room for eviction to sort every
  * entry in, so evicting needs no memory of the caller's.  Timestamps are

@@ -143,31 +143,40 @@ Datum
 named_lock_stats(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	DirectoryTable  *table = advlock_named::RequireDirectory();
+	advlock_named::DirectoryPart *directory = advlock_named::RequireDirectory();
 	StatsRow   *rows;
+	Size		places = 0;
 	uint32		count = 0;
 
 	advlock_named::FlushNameCounts();
 	InitMaterializedSRF(fcinfo, 0);
 
-	rows = static_cast<StatsRow *>(palloc_extended(sizeof(StatsRow) * table->PlaceCount(),
-												   MCXT_ALLOC_HUGE));
-	LWLockAcquire(advlock_named::DirectoryLock(), LW_SHARED);
-	for (uint32 slot = 0; slot < table->PlaceCount(); slot++)
-	{
-		const DirectoryTable::Entry *entry = table->At(slot);
-		std::string_view name;
+	for (int p = 0; p < advlock_named::kDirectoryParts; p++)
+		places += directory[p].table->PlaceCount();
+	rows = static_cast<StatsRow *>(palloc_extended(sizeof(StatsRow) * places, MCXT_ALLOC_HUGE));
 
-		if (entry == nullptr)
-			continue;
-		name = entry->Name();
-		rows[count].id = entry->Id();
-		rows[count].counts = entry->Counts();
-		rows[count].name_length = (uint16) name.size();
-		memcpy(rows[count].name, name.data(), name.size());
-		count++;
+	/* a part at a time, as pg_locks reads the lock manager's */
+	for (int p = 0; p < advlock_named::kDirectoryParts; p++)
+	{
+		const DirectoryTable *table = directory[p].table;
+
+		LWLockAcquire(directory[p].lock, LW_SHARED);
+		for (uint32 place = 0; place < table->PlaceCount(); place++)
+		{
+			const DirectoryTable::Entry *entry = table->At(place);
+			std::string_view name;
+
+			if (entry == nullptr)
+				continue;
+			name = entry->Name();
+			rows[count].id = entry->Id();
+			rows[count].counts = entry->Counts();
+			rows[count].name_length = (uint16) name.size();
+			memcpy(rows[count].name, name.data(), name.size());
+			count++;
+		}
+		LWLockRelease(directory[p].lock);
 	}
-	LWLockRelease(advlock_named::DirectoryLock());
 
 	for (uint32 i = 0; i < count; i++)
 	{
@@ -204,8 +213,8 @@ named_lock_stats(PG_FUNCTION_ARGS)
 Datum
 named_lock_stats_info(PG_FUNCTION_ARGS)
 {
-	DirectoryTable  *table = advlock_named::RequireDirectory();
-	DirectoryTable::Info info;
+	advlock_named::DirectoryPart *directory = advlock_named::RequireDirectory();
+	DirectoryTable::Info info = {};
 	TupleDesc	tupdesc;
 	Datum		values[6];
 	bool		nulls[6] = {false, false, false, false, false, false};
@@ -213,9 +222,21 @@ named_lock_stats_info(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	LWLockAcquire(advlock_named::DirectoryLock(), LW_SHARED);
-	info = table->GetInfo();
-	LWLockRelease(advlock_named::DirectoryLock());
+	/* a reset resets every part, so each has the same resets: any part's count is the count */
+	for (int p = 0; p < advlock_named::kDirectoryParts; p++)
+	{
+		DirectoryTable::Info part;
+
+		LWLockAcquire(directory[p].lock, LW_SHARED);
+		part = directory[p].table->GetInfo();
+		LWLockRelease(directory[p].lock);
+		info.entries += part.entries;
+		info.capacity += part.capacity;
+		info.evictions += part.evictions;
+		info.collisions += part.collisions;
+		info.resets = Max(info.resets, part.resets);
+		info.last_reset = Max(info.last_reset, part.last_reset);
+	}
 
 	values[0] = Int32GetDatum((int32) info.entries);
 	values[1] = Int32GetDatum((int32) info.capacity);
@@ -236,12 +257,15 @@ named_lock_stats_info(PG_FUNCTION_ARGS)
 Datum
 named_lock_stats_reset(PG_FUNCTION_ARGS)
 {
-	DirectoryTable  *table = advlock_named::RequireDirectory();
+	advlock_named::DirectoryPart *directory = advlock_named::RequireDirectory();
 	TimestampTz now = GetCurrentTimestamp();
 
 	advlock_named::DiscardNameCounts();
-	LWLockAcquire(advlock_named::DirectoryLock(), LW_EXCLUSIVE);
-	table->ResetCounts(now);
-	LWLockRelease(advlock_named::DirectoryLock());
+	for (int p = 0; p < advlock_named::kDirectoryParts; p++)
+	{
+		LWLockAcquire(directory[p].lock, LW_EXCLUSIVE);
+		directory[p].table->ResetCounts(now);
+		LWLockRelease(directory[p].lock);
+	}
 	PG_RETURN_VOID();
 }

@@ -246,8 +246,8 @@ KeyInUse(uint32 database, int64 key, void *arg)
  * when the directory is full; *other as DirectoryTable::Publish gives it.
  * Backends that found it full at the same moment evict once: the others
  * find the room made.  Evicting asks the lock manager about the names it
- * considers, one partition lock at a time, under the directory's lock
- * (nothing takes them the other way round), and allocates nothing, so this
+ * considers, one partition lock at a time, under the part's lock (nothing
+ * takes them the other way round), and allocates nothing, so this
  * never raises an ERROR.
  */
 DirectoryTable::Entry *
@@ -304,12 +304,12 @@ NoteLocalCollision(DirectoryTable *table, LocalName *entry, const LockTarget &ta
 }
 
 /*
- * One exclusive acquisition of the directory's lock and one walk of its
- * index: a backend publishes a name once, so a shared look first would
- * only add a second acquisition for every name not yet there.
+ * One exclusive acquisition of the part's lock and one walk of its index:
+ * a backend publishes a name once, so a shared look first would only add a
+ * second acquisition for every name not yet there.
  */
 void
-Publish(DirectoryTable *table, LocalName *entry)
+Publish(const DirectoryPart &part, LocalName *entry)
 {
 	const DirectoryTable::Entry *other;
 	bool		collided = false;
@@ -317,8 +317,8 @@ Publish(DirectoryTable *table, LocalName *entry)
 	char		other_name[kStoredNameBytes + 1];
 	bool		other_truncated = false;
 
-	LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
-	(void) PutShared(table, *entry, &other);
+	LWLockAcquire(part.lock, LW_EXCLUSIVE);
+	(void) PutShared(part.table, *entry, &other);
 	if (other != nullptr && other->Fingerprint() != entry->warned_fingerprint)
 	{
 		std::string_view name = other->Name();
@@ -329,14 +329,14 @@ Publish(DirectoryTable *table, LocalName *entry)
 		memcpy(other_name, name.data(), name.size());
 		other_name[name.size()] = '\0';
 	}
-	LWLockRelease(DirectoryLock());
+	LWLockRelease(part.lock);
 	entry->published = true;
 
 	if (collided)
 	{
 		/* once per backend and pair */
 		entry->warned_fingerprint = other_fingerprint;
-		table->NoteCollision();
+		part.table->NoteCollision();
 		WarnCollision(*entry, other_name, (int) strlen(other_name), other_truncated);
 	}
 }
@@ -386,35 +386,51 @@ SettlePending(DirectoryTable *table, LocalName *entry, DirectoryTable::Entry *sh
 void
 Flush()
 {
-	DirectoryTable  *table = AttachedDirectory();
+	DirectoryPart *directory = AttachedDirectory();
+	LocalName  *by_part[kDirectoryParts] = {};
 	LocalName  *held_missing = NULL;
 	LocalName  *next;
 
-	if (pending_names == NULL || table == nullptr)
+	if (pending_names == NULL || directory == nullptr)
 		return;
 
-	LWLockAcquire(DirectoryLock(), LW_SHARED);
+	/* sorted by part, so that each part's lock is taken once */
 	for (LocalName *entry = pending_names; entry != NULL; entry = next)
 	{
-		DirectoryTable::Entry *shared = table->Find(SharedId(*entry));
+		LocalName **list = &by_part[&PartOf(directory, MyDatabaseId, entry->id.key) - directory];
 
 		next = entry->next_pending;
-		if (shared == nullptr && KeyHeldByMe(entry->id.key))
-		{
-			entry->next_pending = held_missing;
-			held_missing = entry;
-			continue;
-		}
-		SettlePending(table, entry, shared);
+		entry->next_pending = *list;
+		*list = entry;
 	}
-	LWLockRelease(DirectoryLock());
-
-	if (held_missing != NULL)
+	for (int p = 0; p < kDirectoryParts; p++)
 	{
-		LWLockAcquire(DirectoryLock(), LW_EXCLUSIVE);
-		for (LocalName *entry = held_missing; entry != NULL; entry = entry->next_pending)
-			SettlePending(table, entry, PutShared(table, *entry, nullptr));
-		LWLockRelease(DirectoryLock());
+		if (by_part[p] == NULL)
+			continue;
+		LWLockAcquire(directory[p].lock, LW_SHARED);
+		for (LocalName *entry = by_part[p]; entry != NULL; entry = next)
+		{
+			DirectoryTable::Entry *shared = directory[p].table->Find(SharedId(*entry));
+
+			next = entry->next_pending;
+			if (shared == nullptr && KeyHeldByMe(entry->id.key))
+			{
+				entry->next_pending = held_missing;
+				held_missing = entry;
+				continue;
+			}
+			SettlePending(directory[p].table, entry, shared);
+		}
+		LWLockRelease(directory[p].lock);
+	}
+
+	for (LocalName *entry = held_missing; entry != NULL; entry = entry->next_pending)
+	{
+		DirectoryPart &part = PartOf(directory, MyDatabaseId, entry->id.key);
+
+		LWLockAcquire(part.lock, LW_EXCLUSIVE);
+		SettlePending(part.table, entry, PutShared(part.table, *entry, nullptr));
+		LWLockRelease(part.lock);
 	}
 	pending_names = NULL;
 	flush_at_transaction_end = false;
@@ -485,14 +501,14 @@ InitNameDirectory()
 void
 NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 {
-	DirectoryTable  *table;
+	DirectoryPart *directory;
 	LocalKey	id;
 	LocalName  *entry;
 	bool		found;
 
 	/* first, so that without a directory the name table's entry is not read */
-	table = Directory();
-	if (table == nullptr)
+	directory = Directory();
+	if (directory == nullptr)
 		return;
 	entry = static_cast<LocalName *>(names_entry.directory_entry);
 	if (entry != NULL && names_entry.directory_generation == local_names_generation &&
@@ -521,12 +537,12 @@ NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 	if (!found)
 		InitLocalName(entry, id, target);
 	else if (!SameName(*entry, target))
-		NoteLocalCollision(table, entry, target);	/* another name, the same key */
+		NoteLocalCollision(PartOf(directory, MyDatabaseId, id.key).table, entry, target); /* another name, the same key */
 	last_noted = entry;
 	names_entry.directory_entry = entry;
 	names_entry.directory_generation = local_names_generation;
 	if (!entry->published)
-		Publish(table, entry);
+		Publish(PartOf(directory, MyDatabaseId, id.key), entry);
 }
 
 void
@@ -608,14 +624,14 @@ MaySeeNamesOf(Oid role)
 Datum
 DirectoryName(int64 key, int pid, bool *isnull)
 {
-	DirectoryTable  *table = Directory();
+	DirectoryPart *directory = Directory();
 	PGPROC	   *proc;
 	Oid			role;
 	const DirectoryTable::Entry *entry;
 	text	   *name = NULL;
 
 	*isnull = true;
-	if (table == nullptr)
+	if (directory == nullptr)
 		return (Datum) 0;
 	proc = pid != 0 ? BackendPidGetProc(pid) : NULL;
 	role = proc != NULL ? proc->roleId : InvalidOid;
@@ -624,8 +640,10 @@ DirectoryName(int64 key, int pid, bool *isnull)
 
 	/* palloc before the lock, copy under it */
 	name = static_cast<text *>(palloc(VARHDRSZ + kStoredNameBytes));
-	LWLockAcquire(DirectoryLock(), LW_SHARED);
-	entry = table->FindAnyRole(MyDatabaseId, key);
+	DirectoryPart &part = PartOf(directory, MyDatabaseId, key);
+
+	LWLockAcquire(part.lock, LW_SHARED);
+	entry = part.table->FindAnyRole(MyDatabaseId, key);
 	if (entry != nullptr)
 	{
 		std::string_view stored = entry->Name();
@@ -634,7 +652,7 @@ DirectoryName(int64 key, int pid, bool *isnull)
 		SET_VARSIZE(name, VARHDRSZ + stored.size());
 		*isnull = false;
 	}
-	LWLockRelease(DirectoryLock());
+	LWLockRelease(part.lock);
 	return PointerGetDatum(name);
 }
 

@@ -45,19 +45,37 @@ void		DefineDirectorySettings();
 void		InstallSharedMemoryHooks();
 
 /*
- * The directory, attaching it first (on 17 and later creating the DSM
- * segment, which may raise an ERROR); nullptr when there is none.
+ * The directory is split by (database, key) into parts, each a table under
+ * a lock of its own, as the lock manager splits its own table: publishing
+ * a name new to the directory takes its part's lock exclusively (and now
+ * and then evicts from that part), so with one lock every backend taking
+ * new names would queue behind the others.  All roles' entries of a key
+ * are in one part.  Each lock is taken shared to look up and count,
+ * exclusive to insert, evict and reset; no code holds two of them.
  */
-DirectoryTable  *Directory();
+constexpr int kDirectoryParts = 16;
+
+struct DirectoryPart
+{
+	DirectoryTable *table;
+	LWLock	   *lock;
+};
+
+/*
+ * The directory's kDirectoryParts parts, attaching it first (on 17 and
+ * later creating the DSM segment, which may raise an ERROR); nullptr when
+ * there is none.
+ */
+DirectoryPart *Directory();
 
 /* The directory if this backend has it already, else nullptr; never raises an ERROR. */
-DirectoryTable  *AttachedDirectory();
-
-/* The directory's lock: shared to look up and count, exclusive to insert, evict and reset. */
-LWLock	   *DirectoryLock();
+DirectoryPart *AttachedDirectory();
 
 /* Directory(), or an ERROR saying how to get one. */
-DirectoryTable  *RequireDirectory();
+DirectoryPart *RequireDirectory();
+
+/* The part of directory that holds the entries of (database, key). */
+DirectoryPart &PartOf(DirectoryPart *directory, Oid database, int64 key);
 
 /*
  * Before a lock request: publishes the name of target for this backend's

@@ -5,7 +5,8 @@
  *	  when the library is preloaded (the pg_stat_statements way, on every
  *	  supported major), otherwise a DSM registry segment created on first
  *	  use (PostgreSQL 17 and later).  Both hold the same layout: a header
- *	  with the directory's LWLock, then the table (directory_table.hpp).
+ *	  with the parts' LWLocks, each on a cache line of its own, then the
+ *	  parts' tables (directory_table.hpp), max_names entries in all.
  *
  * Glue layer; see advlock_named.cpp for the rules every glue file follows.
  *
@@ -41,23 +42,46 @@ constexpr const char kTrancheName[] = "advlock_named";
 
 struct SharedHeader
 {
-	LWLock		lock;
+	LWLockPadded locks[kDirectoryParts];
 	int			tranche_id;
 };
 
-/* The table starts on a cache line of its own. */
-constexpr Size kTableOffset = (sizeof(SharedHeader) + 63) / 64 * 64;
+Size
+CacheLineAligned(Size size)
+{
+	return (size + 63) / 64 * 64;
+}
 
-DirectoryTable  *table = nullptr;
-LWLock	   *table_lock = nullptr;
+/* The first table starts on a cache line of its own, and so does every next one. */
+const Size	kTablesOffset = CacheLineAligned(sizeof(SharedHeader));
+
+DirectoryPart parts[kDirectoryParts];
+DirectoryPart *directory = nullptr;	/* parts, once adopted */
 
 shmem_request_hook_type previous_shmem_request_hook = NULL;
 shmem_startup_hook_type previous_shmem_startup_hook = NULL;
 
+/* max_names shared out: the first parts take one entry more when it does not divide evenly. */
+std::uint32_t
+PartCapacity(int part)
+{
+	return static_cast<std::uint32_t>(max_names / kDirectoryParts + (part < max_names % kDirectoryParts));
+}
+
+Size
+PartBytes(int part)
+{
+	return CacheLineAligned(DirectoryTable::BytesFor(PartCapacity(part)));
+}
+
 Size
 SharedBytes()
 {
-	return add_size(kTableOffset, DirectoryTable::BytesFor(static_cast<std::uint32_t>(max_names)));
+	Size		bytes = kTablesOffset;
+
+	for (int part = 0; part < kDirectoryParts; part++)
+		bytes = add_size(bytes, PartBytes(part));
+	return bytes;
 }
 
 /* Lays out a fresh directory; the init callback of the DSM registry too. */
@@ -65,22 +89,31 @@ void
 InitSharedState(void *memory)
 {
 	SharedHeader *header = static_cast<SharedHeader *>(memory);
+	char	   *table = static_cast<char *>(memory) + kTablesOffset;
 
 	header->tranche_id = LWLockNewTrancheId();
-	LWLockInitialize(&header->lock, header->tranche_id);
-	(void) DirectoryTable::Create(static_cast<char *>(memory) + kTableOffset,
-							 static_cast<std::uint32_t>(max_names));
+	for (int part = 0; part < kDirectoryParts; part++)
+	{
+		LWLockInitialize(&header->locks[part].lock, header->tranche_id);
+		(void) DirectoryTable::Create(table, PartCapacity(part));
+		table += PartBytes(part);
+	}
 }
 
 void
 Adopt(void *memory)
 {
 	SharedHeader *header = static_cast<SharedHeader *>(memory);
+	char	   *table = static_cast<char *>(memory) + kTablesOffset;
 
-	/* names the lock's wait event in this process */
+	/* names the locks' wait event in this process */
 	LWLockRegisterTranche(header->tranche_id, kTrancheName);
-	table_lock = &header->lock;
-	table = reinterpret_cast<DirectoryTable *>(static_cast<char *>(memory) + kTableOffset);
+	for (int part = 0; part < kDirectoryParts; part++)
+	{
+		parts[part] = DirectoryPart{reinterpret_cast<DirectoryTable *>(table), &header->locks[part].lock};
+		table += PartBytes(part);
+	}
+	directory = parts;
 }
 
 void
@@ -216,40 +249,42 @@ AttachDirectorySegment()
 } // namespace
 #endif
 
-DirectoryTable  *
+DirectoryPart *
 Directory()
 {
 #if PG_VERSION_NUM >= 170000
 	/* not in the postmaster nor a single-user backend */
-	if (table == nullptr && IsUnderPostmaster)
+	if (directory == nullptr && IsUnderPostmaster)
 		AttachDirectorySegment();
 #endif
-	return table;
+	return directory;
 }
 
-LWLock *
-DirectoryLock()
-{
-	return table_lock;
-}
-
-DirectoryTable  *
+DirectoryPart *
 AttachedDirectory()
 {
-	return table;
+	return directory;
 }
 
-DirectoryTable  *
+DirectoryPart *
 RequireDirectory()
 {
-	DirectoryTable  *directory = Directory();
-
-	if (directory == nullptr)
+	if (Directory() == nullptr)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("advlock_named must be loaded via \"shared_preload_libraries\" for the name directory"),
 				 errhint("Add advlock_named to shared_preload_libraries and restart the server; on PostgreSQL 17 and later the directory needs no preloading.")));
 	return directory;
+}
+
+DirectoryPart &
+PartOf(DirectoryPart *parts_of, Oid database, int64 key)
+{
+	/* the key is already a hash: its top bits, the database mixed in */
+	uint64		h = (uint64) key ^ ((uint64) database * UINT64CONST(0x9e3779b97f4a7c15));
+
+	static_assert((kDirectoryParts & (kDirectoryParts - 1)) == 0, "a power of two");
+	return parts_of[(h >> 32 ^ h) % kDirectoryParts];
 }
 
 } // namespace advlock_named
