@@ -63,8 +63,10 @@ struct LocalKey
 /*
  * One name this backend used under one role.  The first cache line holds
  * what every lock call on a published name reads or writes: the checks of
- * NoteNameUsed (with a name of up to 15 bytes) and the count of plain
- * acquisitions; the rest of the name and the rarer counts follow.
+ * NoteNameUsed (with a name of up to 14 bytes) and the count of plain
+ * acquisitions; the rest of the name follows.  Three cache lines in all:
+ * every name new to a backend writes a fresh entry, and in a backend that
+ * takes many names a fresh page of them costs a page fault.
  */
 struct alignas(64) LocalName
 {
@@ -77,17 +79,29 @@ struct alignas(64) LocalName
 	bool		published;		/* the directory has our entry */
 	bool		has_pending;	/* on the pending list */
 	bool		truncated;
+	bool		has_rare;		/* its RareCounts are in use */
 	char		name[kStoredNameBytes];	/* server encoding, cut at a character */
 	uint64		fingerprint;
-	uint64		warned_fingerprint; /* the other name's, once warned; 0: none */
-	NameCounts	other_pending;	/* pending: the rest (waits, timeouts, failed tries, deadlocks) */
 };
 
-static_assert(offsetof(LocalName, name) + 15 <= 64, "the hot fields and a short name share a cache line");
+static_assert(offsetof(LocalName, name) + 14 <= 64, "the hot fields and a short name share a cache line");
+static_assert(sizeof(LocalName) == 3 * 64, "a name takes three cache lines");
+
+/*
+ * What few names need, apart, in an array parallel to the entries: its
+ * pages are touched only by names that waited, failed a try or collided.
+ */
+struct RareCounts
+{
+	NameCounts	other_pending;	/* pending: the rest (waits, timeouts, failed tries, deadlocks) */
+	uint64		warned_fingerprint; /* the other name's, once warned; 0: none */
+};
 
 using LocalNames = LocalIndex<LocalName>;
 
 LocalNames *local_names = NULL;
+LocalName  *local_entries = NULL;	/* local_names's entries, in order */
+RareCounts *local_rare = NULL;	/* local_rare[i] goes with local_entries[i] */
 LocalName  *last_noted = NULL;	/* the entry NoteNameUsed saw last, for the Count calls */
 
 /*
@@ -116,8 +130,11 @@ CreateLocalNames()
 											   LocalNames::SlotCount(kMaxLocalNames) * sizeof(LocalNames::Slot));
 	void	   *storage = MemoryContextAlloc(TopMemoryContext, sizeof(LocalNames));
 
-	local_names = new (storage) LocalNames(static_cast<LocalName *>(entries),
-										   static_cast<LocalNames::Slot *>(slots), kMaxLocalNames);
+	local_rare = static_cast<RareCounts *>(MemoryContextAlloc(TopMemoryContext,
+															  kMaxLocalNames * sizeof(RareCounts)));
+	local_entries = static_cast<LocalName *>(entries);
+	local_names = new (storage) LocalNames(local_entries, static_cast<LocalNames::Slot *>(slots),
+										   kMaxLocalNames);
 	local_names_generation++;
 }
 
@@ -176,6 +193,27 @@ CoarseNow()
 	return GetCurrentTimestamp();
 }
 
+/* The rare part of entry, made on first use. */
+RareCounts &
+Rare(LocalName *entry)
+{
+	RareCounts &rare = local_rare[entry - local_entries];
+
+	if (!entry->has_rare)
+	{
+		new (&rare.other_pending) NameCounts();
+		rare.warned_fingerprint = 0;
+		entry->has_rare = true;
+	}
+	return rare;
+}
+
+uint64
+WarnedFingerprint(const LocalName &entry)
+{
+	return entry.has_rare ? local_rare[&entry - local_entries].warned_fingerprint : 0;
+}
+
 void
 MarkPending(LocalName *entry)
 {
@@ -209,9 +247,8 @@ InitLocalName(LocalName *entry, LocalKey id, const LockTarget &target)
 	entry->truncated = stored < target.name_length;
 	entry->name_length = (uint16) stored;
 	entry->full_length = target.name_length;
+	entry->has_rare = false;
 	entry->fingerprint = NameFingerprint(target);
-	entry->warned_fingerprint = 0;
-	new (&entry->other_pending) NameCounts();
 	memcpy(entry->name, target.name, stored);
 }
 
@@ -296,9 +333,9 @@ NoteLocalCollision(DirectoryTable *table, LocalName *entry, const LockTarget &ta
 	uint64		fingerprint = NameFingerprint(target);
 	int			stored = StoredLength(target);
 
-	if (fingerprint == entry->fingerprint || fingerprint == entry->warned_fingerprint)
+	if (fingerprint == entry->fingerprint || fingerprint == WarnedFingerprint(*entry))
 		return;
-	entry->warned_fingerprint = fingerprint;
+	Rare(entry).warned_fingerprint = fingerprint;
 	table->NoteCollision();
 	WarnCollision(*entry, target.name, stored, stored < target.name_length);
 }
@@ -319,7 +356,7 @@ Publish(const DirectoryPart &part, LocalName *entry)
 
 	LWLockAcquire(part.lock, LW_EXCLUSIVE);
 	(void) PutShared(part.table, *entry, &other);
-	if (other != nullptr && other->Fingerprint() != entry->warned_fingerprint)
+	if (other != nullptr && other->Fingerprint() != WarnedFingerprint(*entry))
 	{
 		std::string_view name = other->Name();
 
@@ -335,7 +372,7 @@ Publish(const DirectoryPart &part, LocalName *entry)
 	if (collided)
 	{
 		/* once per backend and pair */
-		entry->warned_fingerprint = other_fingerprint;
+		Rare(entry).warned_fingerprint = other_fingerprint;
 		part.table->NoteCollision();
 		WarnCollision(*entry, other_name, (int) strlen(other_name), other_truncated);
 	}
@@ -345,7 +382,10 @@ Publish(const DirectoryPart &part, LocalName *entry)
 NameCounts
 PendingCounts(const LocalName &entry)
 {
-	NameCounts	counts = entry.other_pending;
+	NameCounts	counts;
+
+	if (entry.has_rare)
+		counts = local_rare[&entry - local_entries].other_pending;
 
 	counts.acquisitions = entry.acquisitions;
 	counts.last_acquired = entry.last_acquired;
@@ -357,7 +397,8 @@ ClearPending(LocalName *entry)
 {
 	entry->acquisitions = 0;
 	entry->last_acquired = 0;
-	new (&entry->other_pending) NameCounts();
+	if (entry->has_rare)
+		new (&local_rare[entry - local_entries].other_pending) NameCounts();
 	entry->has_pending = false;
 }
 
@@ -464,25 +505,27 @@ void
 CountWaitEnd(const LOCKTAG *tag, TimestampTz start, bool granted, bool deadlock)
 {
 	LocalName  *entry = LocalFor(tag);
+	NameCounts *rare;
 	TimestampTz now;
 	int64		waited_us;
 
 	if (entry == NULL)
 		return;
+	rare = &Rare(entry).other_pending;
 	now = GetCurrentTimestamp();
 	waited_us = Max(now - start, 0);
-	entry->other_pending.total_wait_us += waited_us;
-	entry->other_pending.max_wait_us = Max(entry->other_pending.max_wait_us, waited_us);
+	rare->total_wait_us += waited_us;
+	rare->max_wait_us = Max(rare->max_wait_us, waited_us);
 	if (granted)
 	{
 		entry->acquisitions++;
-		entry->other_pending.waited++;
+		rare->waited++;
 		entry->last_acquired = now;
 	}
 	else if (deadlock)
-		entry->other_pending.deadlocks++;
+		rare->deadlocks++;
 	else
-		entry->other_pending.timeouts++;
+		rare->timeouts++;
 	MarkPending(entry);
 	flush_at_transaction_end = true;
 }
@@ -568,7 +611,7 @@ CountTryFailed(const LOCKTAG *tag)
 
 	if (entry == NULL)
 		return;
-	entry->other_pending.failed_tries++;
+	Rare(entry).other_pending.failed_tries++;
 	MarkPending(entry);
 	flush_at_transaction_end = true;
 }
