@@ -114,7 +114,9 @@ DROP ROLE regress_anl_alice, regress_anl_bob, regress_anl_carol;
 -- idle names, least used first and, among names used alike, the oldest
 -- first.  A name held all along stays, and so does one used more often
 -- than the churning ones, each with its exact counts; the newest name is
--- there.  (Reading named_lock_stats flushes this session's counts.)
+-- there.  The churn fills every one of the directory's sixteen parts, so
+-- it keeps far more than the sixteenth one part can hold.  (Reading
+-- named_lock_stats flushes this session's counts.)
 SELECT max_names, evictions AS evictions_before FROM named_lock_stats_info \gset
 SELECT named_lock_exclusive('dir-held');
 SELECT count(CASE WHEN named_try_lock_shared('dir-busy') THEN named_unlock_shared('dir-busy') END) AS busy
@@ -123,7 +125,8 @@ SELECT count(*) > 0 AS flushed FROM named_lock_stats;
 SELECT count(CASE WHEN named_try_lock_exclusive('dir-churn-' || g)
 			 THEN named_unlock_exclusive('dir-churn-' || g) END) = :max_names + 500 AS churned
 FROM generate_series(1, :max_names + 500) g;
-SELECT names <= max_names AS within_max_names, evictions > :evictions_before AS evicted
+SELECT names <= max_names AS within_max_names, names > max_names / 2 AS fills_every_part,
+	   evictions > :evictions_before AS evicted
 FROM named_lock_stats_info;
 SELECT CASE WHEN name LIKE 'dir-churn-%' THEN 'the newest' ELSE name END AS name, acquisitions
 FROM named_lock_stats

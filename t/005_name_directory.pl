@@ -75,6 +75,7 @@ $primary->safe_psql('postgres',
 my ($names, $evictions) = split /\|/,
   $primary->safe_psql('postgres', 'SELECT names, evictions FROM named_lock_stats_info');
 cmp_ok($names, '<=', 100, "the directory keeps at most max_names names ($names)");
+cmp_ok($names, '>', 50, "the churn fills every part of the directory, not one ($names)");
 cmp_ok($evictions, '>=', 200, "idle names were evicted ($evictions)");
 is( $primary->safe_psql('postgres',
 		"SELECT string_agg(name, ',' ORDER BY name) FROM named_lock_activity WHERE name LIKE 'held-%'"),
