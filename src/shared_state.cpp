@@ -46,14 +46,14 @@ struct SharedHeader
 	int			tranche_id;
 };
 
-Size
+constexpr Size
 CacheLineAligned(Size size)
 {
 	return (size + 63) / 64 * 64;
 }
 
 /* The first table starts on a cache line of its own, and so does every next one. */
-const Size	kTablesOffset = CacheLineAligned(sizeof(SharedHeader));
+constexpr Size kTablesOffset = CacheLineAligned(sizeof(SharedHeader));
 
 DirectoryPart parts[kDirectoryParts];
 DirectoryPart *directory = nullptr;	/* parts, once adopted */
