@@ -44,6 +44,8 @@ struct SharedHeader
 {
 	LWLockPadded locks[kDirectoryParts];
 	int			tranche_id;
+	/* max_names when the directory was made: the layout, whatever the setting says now */
+	uint32		capacity;
 };
 
 constexpr Size
@@ -61,30 +63,31 @@ DirectoryPart *directory = nullptr;	/* parts, once adopted */
 shmem_request_hook_type previous_shmem_request_hook = NULL;
 shmem_startup_hook_type previous_shmem_startup_hook = NULL;
 
-/* max_names shared out: the first parts take one entry more when it does not divide evenly. */
-std::uint32_t
-PartCapacity(int part)
+/* capacity shared out: the first parts take one entry more when it does not divide evenly. */
+uint32
+PartCapacity(uint32 capacity, int part)
 {
-	return static_cast<std::uint32_t>(max_names / kDirectoryParts + (part < max_names % kDirectoryParts));
+	return capacity / kDirectoryParts + (uint32) (part < (int) (capacity % kDirectoryParts));
 }
 
 Size
-PartBytes(int part)
+PartBytes(uint32 capacity, int part)
 {
-	return CacheLineAligned(DirectoryTable::BytesFor(PartCapacity(part)));
+	return CacheLineAligned(DirectoryTable::BytesFor(PartCapacity(capacity, part)));
 }
 
+/* The bytes of a directory of max_names entries, as this backend's setting has it. */
 Size
 SharedBytes()
 {
 	Size		bytes = kTablesOffset;
 
 	for (int part = 0; part < kDirectoryParts; part++)
-		bytes = add_size(bytes, PartBytes(part));
+		bytes = add_size(bytes, PartBytes((uint32) max_names, part));
 	return bytes;
 }
 
-/* Lays out a fresh directory; the init callback of the DSM registry too. */
+/* Lays out a fresh directory of max_names entries; the init callback of the DSM registry too. */
 void
 InitSharedState(void *memory)
 {
@@ -92,11 +95,12 @@ InitSharedState(void *memory)
 	char	   *table = static_cast<char *>(memory) + kTablesOffset;
 
 	header->tranche_id = LWLockNewTrancheId();
+	header->capacity = (uint32) max_names;
 	for (int part = 0; part < kDirectoryParts; part++)
 	{
 		LWLockInitialize(&header->locks[part].lock, header->tranche_id);
-		(void) DirectoryTable::Create(table, PartCapacity(part));
-		table += PartBytes(part);
+		(void) DirectoryTable::Create(table, PartCapacity(header->capacity, part));
+		table += PartBytes(header->capacity, part);
 	}
 }
 
@@ -111,7 +115,7 @@ Adopt(void *memory)
 	for (int part = 0; part < kDirectoryParts; part++)
 	{
 		parts[part] = DirectoryPart{reinterpret_cast<DirectoryTable *>(table), &header->locks[part].lock};
-		table += PartBytes(part);
+		table += PartBytes(header->capacity, part);
 	}
 	directory = parts;
 }
@@ -203,7 +207,12 @@ struct DirectoryHandle
 	dsm_handle	handle;
 };
 
-constexpr const char kRegistryName[] = "advlock_named name directory handle";
+/*
+ * Versioned with the layout: a backend that loads a newer library while
+ * others still run an older one (a package upgrade without a restart) makes
+ * a directory of its own rather than read theirs.  Bump it with the layout.
+ */
+constexpr const char kRegistryName[] = "advlock_named name directory handle, layout 2";
 
 /* The registry's init callback: creates the directory's segment, pinned for the server's life. */
 void
