@@ -22,6 +22,8 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
 			  "counters in shared memory must be lock-free atomics");
 static_assert(std::atomic<std::int64_t>::is_always_lock_free,
 			  "counters in shared memory must be lock-free atomics");
+static_assert(std::atomic<bool>::is_always_lock_free, "flags in shared memory must be lock-free atomics");
+static_assert(kStoredNameBytes <= UINT8_MAX, "a stored name's length fits its byte");
 
 namespace {
 
@@ -113,8 +115,18 @@ void
 DirectoryTable::Add(Entry &entry, const NameCounts &counts) noexcept
 {
 	constexpr auto relaxed = std::memory_order_relaxed;
+	std::uint64_t usage = UsageOf(counts);
 
-	Ages()[&entry - Entries()].usage.fetch_add(UsageOf(counts), relaxed);
+	/*
+	 * An entry starts with a usage of 1 for the lock request that published
+	 * it, whose counts come later: the first counts to come replace it, so
+	 * that a name whose use its backend has not flushed yet ranks with one
+	 * used as often whose counts are in.
+	 */
+	if (usage > 0 && !entry.counted_.exchange(true, relaxed))
+		usage--;
+	if (usage > 0)
+		Ages()[&entry - Entries()].usage.fetch_add(usage, relaxed);
 	if (counts.acquisitions != 0)
 		entry.acquisitions_.fetch_add(counts.acquisitions, relaxed);
 	if (counts.waited != 0)
@@ -306,7 +318,8 @@ DirectoryTable::Fill(std::uint32_t slot, const NameId &id, std::uint64_t fingerp
 	entry->id_ = id;
 	entry->fingerprint_ = fingerprint;
 	entry->truncated_ = truncated;
-	entry->name_length_ = static_cast<std::uint16_t>(name.size());
+	entry->name_length_ = static_cast<std::uint8_t>(name.size());
+	entry->counted_.store(false, std::memory_order_relaxed);
 	std::memcpy(entry->name_, name.data(), name.size());
 	Ages()[place].usage.store(1, std::memory_order_relaxed);
 	Ages()[place].sequence = next_sequence_++;

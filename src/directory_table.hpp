@@ -81,7 +81,9 @@ public:
 
 		bool		used_;
 		bool		truncated_;
-		std::uint16_t name_length_;
+		std::uint8_t name_length_;	/* at most kStoredNameBytes */
+		/* counts have come in: the usage of 1 the entry started with has been replaced */
+		std::atomic<bool> counted_;
 		std::uint32_t next_free_;	/* a free entry's successor on the free list, plus one */
 		NameId		id_;
 		std::uint64_t fingerprint_;

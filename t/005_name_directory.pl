@@ -86,6 +86,16 @@ is( $primary->safe_psql('postgres',
 	'2', 'the newest names are there');
 $holder->query_safe('SELECT named_unlock_all()');
 
+# a name whose one use its backend has not flushed yet ranks with the older
+# names used once, whose counts are in: a new session's churn evicts those
+$primary->safe_psql('postgres',
+	q{DO $$ BEGIN FOR i IN 1..40 LOOP
+		PERFORM named_lock_exclusive('fresh-' || i);
+		PERFORM named_unlock_exclusive('fresh-' || i);
+	END LOOP; END $$;});
+is( $primary->safe_psql('postgres', "SELECT count(*) FROM named_lock_stats WHERE name LIKE 'fresh-%'"),
+	'40', 'names not yet flushed are not evicted before older names used alike');
+
 $alice->quit;
 $bob->quit;
 $holder->quit;

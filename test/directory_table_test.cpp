@@ -210,6 +210,35 @@ TEST(DirectoryTable, EvictsIdleLeastUsedFirst)
 		EXPECT_EQ(table.Find(NameId{1, 1, i}), nullptr) << i;
 }
 
+TEST(DirectoryTable, UseNotYetCountedRanksWithUseCounted)
+{
+	TestTable	t(20);
+	DirectoryTable  &table = *t.table;
+
+	/* the oldest entry's one use is counted, the others' not yet: alike, so the oldest goes */
+	table.Add(*table.Publish(NameId{1, 1, 1}, 0, "counted", false), Acquired(1));
+	for (int i = 2; i <= 20; i++)
+		(void) table.Publish(NameId{1, 1, i}, 0, "not yet", false);
+	EXPECT_EQ(table.Evict(NothingInUse, nullptr), 1u);
+	EXPECT_EQ(table.Find(NameId{1, 1, 1}), nullptr);
+}
+
+TEST(DirectoryTable, CountsAfterTheFirstAddUp)
+{
+	TestTable	t(20);
+	DirectoryTable  &table = *t.table;
+	DirectoryTable::Entry *twice = table.Publish(NameId{1, 1, 1}, 0, "twice", false);
+
+	/* the oldest, but used twice where the others were used once */
+	table.Add(*twice, Acquired(1));
+	table.Add(*twice, Acquired(1));
+	for (int i = 2; i <= 20; i++)
+		table.Add(*table.Publish(NameId{1, 1, i}, 0, "once", false), Acquired(1));
+	EXPECT_EQ(table.Evict(NothingInUse, nullptr), 1u);
+	EXPECT_NE(table.Find(NameId{1, 1, 1}), nullptr);
+	EXPECT_EQ(table.Find(NameId{1, 1, 2}), nullptr);
+}
+
 /* only key 3 is idle */
 bool
 AllButKey3InUse(std::uint32_t, std::int64_t key, void *)
