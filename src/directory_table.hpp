@@ -118,7 +118,11 @@ public:
 	/* The entry of id, or nullptr. */
 	Entry	   *Find(const NameId &id) noexcept;
 
-	/* Adds counts to entry; safe under a shared lock. */
+	/*
+	 * Adds counts to entry; safe under a shared lock.  A new entry's usage
+	 * starts at 1, for the request that published it: its first counts
+	 * replace that 1, later ones add to it.
+	 */
 	void		Add(Entry &entry, const NameCounts &counts) noexcept;
 
 	/* Some entry of (database, key), whatever its role, or nullptr. */
