@@ -222,7 +222,7 @@ named_lock_stats_info(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	/* a reset resets every part, so each has the same resets: any part's count is the count */
+	/* a reset goes to every part in turn: the most any part has counted is the count */
 	for (int p = 0; p < advlock_named::kDirectoryParts; p++)
 	{
 		DirectoryTable::Info part;

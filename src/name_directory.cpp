@@ -193,11 +193,18 @@ CoarseNow()
 	return GetCurrentTimestamp();
 }
 
+/* Where the rare part of entry lives, whether in use or not. */
+RareCounts &
+RareSlot(const LocalName &entry)
+{
+	return local_rare[&entry - local_entries];
+}
+
 /* The rare part of entry, made on first use. */
 RareCounts &
 Rare(LocalName *entry)
 {
-	RareCounts &rare = local_rare[entry - local_entries];
+	RareCounts &rare = RareSlot(*entry);
 
 	if (!entry->has_rare)
 	{
@@ -211,7 +218,7 @@ Rare(LocalName *entry)
 uint64
 WarnedFingerprint(const LocalName &entry)
 {
-	return entry.has_rare ? local_rare[&entry - local_entries].warned_fingerprint : 0;
+	return entry.has_rare ? RareSlot(entry).warned_fingerprint : 0;
 }
 
 void
@@ -385,7 +392,7 @@ PendingCounts(const LocalName &entry)
 	NameCounts	counts;
 
 	if (entry.has_rare)
-		counts = local_rare[&entry - local_entries].other_pending;
+		counts = RareSlot(entry).other_pending;
 
 	counts.acquisitions = entry.acquisitions;
 	counts.last_acquired = entry.last_acquired;
@@ -398,7 +405,7 @@ ClearPending(LocalName *entry)
 	entry->acquisitions = 0;
 	entry->last_acquired = 0;
 	if (entry->has_rare)
-		new (&local_rare[entry - local_entries].other_pending) NameCounts();
+		new (&RareSlot(*entry).other_pending) NameCounts();
 	entry->has_pending = false;
 }
 

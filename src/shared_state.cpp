@@ -289,7 +289,7 @@ RequireDirectory()
 DirectoryPart &
 PartOf(DirectoryPart *parts_of, Oid database, int64 key)
 {
-	/* the key is already a hash: its top bits, the database mixed in */
+	/* the key is already a hash: its two halves folded, the database mixed in */
 	uint64		h = (uint64) key ^ ((uint64) database * UINT64CONST(0x9e3779b97f4a7c15));
 
 	static_assert((kDirectoryParts & (kDirectoryParts - 1)) == 0, "a power of two");

@@ -463,7 +463,7 @@ TEST(LocalIndex, FindsEntersFillsAndClears)
 
 	index.Clear();
 	EXPECT_EQ(index.Count(), 0u);
-		EXPECT_EQ(index.Find(keys[0], 10), nullptr);
+	EXPECT_EQ(index.Find(keys[0], 10), nullptr);
 	ASSERT_NE(index.Enter(12345, 10, &found), nullptr);
 	EXPECT_FALSE(found);
 	EXPECT_EQ(index.Find(12345, 10), &entries[0]);
