@@ -24,7 +24,8 @@
 #    per iteration), 10k to 100k iterations, named vs builtins
 # 8. the first call again with the library in shared_preload_libraries
 # 9. the loop and pgbench at 32 clients again with the library preloaded,
-#    so with the name directory and per-name statistics on
+#    so with the name directory and per-name statistics on, and side by
+#    side with the named functions in sessions that do not track names
 # 10. where a pgbench transaction's CPU goes: perf samples the whole
 #    machine with call stacks, machine time per transaction under the lock
 #    functions, the name directory's publishing, executor start-up and
@@ -127,28 +128,36 @@ SQL
 # range.  The four variants also take turns at coming first in a round,
 # since the first one runs right after the last one's transactions (one
 # full run measured whichever came first 0.1 above the others, while
-# callgrind counts the same instructions for all four).  The plain-SQL key
-# (c) is slow and needs no precision: fewer rounds.
-loop_sql() {	# with the plain-SQL variant (1) or not (0)
+# callgrind counts the same instructions for all four).  A third kind runs
+# in the rounds too: the plain-SQL key (c), which is slow and needs no
+# precision, in fewer rounds; or, with the directory on (section 9), the
+# named functions with advlock_named.track_names off, in every round, so
+# that "on" and "off" are measured side by side in one session.
+loop_sql() {	# third kind: sql, untracked or none
 	local r v scope mode suffix x kind order
 	local variants=("session exclusive" "session shared" "xact exclusive" "xact shared")
 	# warm up every function once
 	session_pair named_try_lock_exclusive named_unlock_exclusive name | sed 's/generate_series(1, [0-9]*)/generate_series(1, 1)/'
 	for r in $(seq 1 "$loop_repeats"); do
-		if [ $((r % 2)) = 1 ]; then order="named builtin"; else order="builtin named"; fi
-		[ "$1" = 1 ] && [ "$r" -le "$repeats" ] && order="$order sql"
+		order="named builtin"
+		[ "$1" = sql ] && [ "$r" -le "$repeats" ] && order="$order sql"
+		[ "$1" = untracked ] && order="$order untracked"
+		[ $((r % 2)) = 0 ] && order=$(tr ' ' '\n' <<<"$order" | tac | xargs)
 		for v in 0 1 2 3; do
 			read -r scope mode <<<"${variants[$(((r + v) % 4))]}"
 			suffix=$([ "$mode" = shared ] && echo _shared || true)
 			x=$([ "$mode" = shared ] && echo s || echo x)
 			for kind in $order; do
+				if [ "$kind" = untracked ]; then echo "SET advlock_named.track_names = off;"; fi
 				echo "\\echo @${scope}_${mode}_$kind"
 				case $scope/$kind in
-					session/named) session_pair "named_try_lock_$mode" "named_unlock_$mode" name ;;
+					session/named | session/untracked) session_pair "named_try_lock_$mode" "named_unlock_$mode" name ;;
 					session/builtin) session_pair "pg_try_advisory_lock$suffix" "pg_advisory_unlock$suffix" key ;;
 					session/sql) session_pair "pg_try_advisory_lock$suffix" "pg_advisory_unlock$suffix" 'sql_key(name)' ;;
+					xact/untracked) echo "CALL named_xact_$x();" ;;
 					xact/*) echo "CALL ${kind}_xact_$x();" ;;
 				esac
+				if [ "$kind" = untracked ]; then echo "RESET advlock_named.track_names;"; fi
 			done
 		done
 	done
@@ -156,12 +165,12 @@ loop_sql() {	# with the plain-SQL variant (1) or not (0)
 loop_column() {	# times label: the label's times, one per round, in order
 	awk -v l="$2" '$1 == l { print $2 }' <<<"$1"
 }
-loop_ratios() {	# times scope_mode: "median min max" of the rounds' named/builtin ratios
-	paste <(loop_column "$1" "${2}_named") <(loop_column "$1" "${2}_builtin") |
+loop_ratios() {	# times scope_mode [kind kind]: "median min max" of the rounds' ratios, named/builtin by default
+	paste <(loop_column "$1" "${2}_${3:-named}") <(loop_column "$1" "${2}_${4:-builtin}") |
 		awk '{ print $1 / $2 }' | sort -n |
 		awk '{ v[NR] = $1 } END { printf "%.4f %.2f %.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
 }
-loop_times=$(loop_sql 1 | timed_queries)
+loop_times=$(loop_sql sql | timed_queries)
 pairs=$((loop_rounds * 1000))
 declare -A off_ratio=()
 for scope in session xact; do
@@ -273,11 +282,13 @@ wait_backends_gone() {
 	done
 }
 pgbench_run() {	# script clients [pgbench option]...; prints "tps transactions server-µs-per-transaction"
-	local script=$1 clients=$2 out t0 t1
+	local script=$1 clients=$2 out t0 t1 options=
 	shift 2
+	# untracked.pgbench is the named script in sessions that do not track names
+	[ "$(basename "$script")" = untracked.pgbench ] && options="-c advlock_named.track_names=off"
 	wait_backends_gone
 	t0=$(children_ticks)
-	out=$("$bindir/pgbench" -n -M prepared -T "$pgbench_seconds" -c "$clients" \
+	out=$(PGOPTIONS="${PGOPTIONS:-} $options" "$bindir/pgbench" -n -M prepared -T "$pgbench_seconds" -c "$clients" \
 		-j "$((clients < $(nproc) ? clients : $(nproc)))" "$@" -f "$script" 2>/dev/null)
 	wait_backends_gone
 	t1=$(children_ticks)
@@ -309,6 +320,9 @@ pgbench_compare() {	# label clients rounds script... (the first is the reference
 		for s in "${scripts[@]:1}"; do
 			ratios[$s]+="$(ratio "$(field 1 <<<"${this[$s]}")" "$ref" 4) "
 		done
+		if [ -n "${this[untracked]:-}" ]; then
+			ratios[on_off]+="$(ratio "$(field 1 <<<"${this[named]}")" "$(field 1 <<<"${this[untracked]}")" 4) "
+		fi
 		unset this
 	done
 	for s in "${scripts[@]}"; do
@@ -325,6 +339,14 @@ pgbench_compare() {	# label clients rounds script... (the first is the reference
 			"$(ratio "$(tr ' ' '\n' <<<"${cpu[$s]}" | grep . | median)" "$(tr ' ' '\n' <<<"${cpu[${scripts[0]}]}" | grep . | median)")" \
 			"ratio of the medians"
 	done
+	if [ -n "${ratios[on_off]:-}" ]; then
+		record "$label, named/untracked tps (track_names on / off)" \
+			"$(tr ' ' '\n' <<<"${ratios[on_off]}" | grep . | median | xargs printf '%.2f')" \
+			"median of $rounds rounds; range $(tr ' ' '\n' <<<"${ratios[on_off]}" | grep . | sort -n | sed -n '1p;$p' | xargs printf '%.2f-%.2f')"
+		record "$label, named/untracked server CPU per transaction" \
+			"$(ratio "$(tr ' ' '\n' <<<"${cpu[named]}" | grep . | median)" "$(tr ' ' '\n' <<<"${cpu[untracked]}" | grep . | median)")" \
+			"ratio of the medians"
+	fi
 }
 pgbench_options=()
 pgbench_target="target >= 0.98"
@@ -592,21 +614,27 @@ first_call_rows preloaded ", preloaded"
 #
 # 9. With the name directory and statistics on: preloading gives every
 #    version the directory, so the lock path now publishes names and
-#    counts acquisitions; the same loop and pgbench against section 1 and 2
+#    counts acquisitions; the same loop and pgbench against section 1 and 2,
+#    and, in the same rounds, against advlock_named.track_names = off: the
+#    directory's cost without the drift of minutes between sections
 #
 say "9. with the name directory and statistics on (preloaded)"
-loop_times=$(loop_sql 0 | timed_queries)
+loop_times=$(loop_sql untracked | timed_queries)
 for scope in session xact; do
 	for mode in exclusive shared; do
 		read -r on r_min r_max <<<"$(loop_ratios "$loop_times" "${scope}_$mode")"
 		record "directory on, loop $scope $mode: a/b (target <= 1.5)" "$(printf '%.2f' "$on")" \
 			"median of $loop_repeats rounds; range $r_min-$r_max"
-		record "directory on, loop $scope $mode: a/b on / a/b off (target <= 1.10)" \
-			"$(ratio "$on" "${off_ratio[${scope}_$mode]}")" "section 1 is off"
+		read -r r_median r_min r_max <<<"$(loop_ratios "$loop_times" "${scope}_$mode" named untracked)"
+		record "directory on, loop $scope $mode: a on / a with track_names off (target <= 1.10)" \
+			"$(printf '%.2f' "$r_median")" "median of $loop_repeats rounds; range $r_min-$r_max"
+		record "directory on, loop $scope $mode: a/b on / a/b off" \
+			"$(ratio "$on" "${off_ratio[${scope}_$mode]}")" "section 1 is off, minutes earlier"
 	done
 done
 pgbench_target="stays where section 2 has it"
-pgbench_compare "directory on, pgbench 32 clients" 32 "$pgbench_pairs" builtin named
+cp "$WORKDIR/named.pgbench" "$WORKDIR/untracked.pgbench"
+pgbench_compare "directory on, pgbench 32 clients" 32 "$pgbench_pairs" builtin named untracked
 
 #
 # 10. Where a transaction's CPU goes: perf samples the whole machine (the

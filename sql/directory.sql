@@ -108,6 +108,34 @@ FROM named_lock_stats WHERE database = current_database();
 RESET ROLE;
 REVOKE EXECUTE ON FUNCTION named_lock_stats_reset() FROM regress_anl_bob;
 
+-- advlock_named.track_names = off: the session publishes no name and counts
+-- nothing; a lock whose name is in the directory already shows by name.
+-- Only superusers may turn it off (so, unless granted, may not roles).
+SET advlock_named.track_names = off;
+SELECT named_lock_exclusive('dir-untracked'), named_lock_exclusive('dir-import', '1s');
+SELECT name, key = named_lock_key('dir-untracked') AS untracked_key, mode
+FROM named_lock_activity WHERE pid = pg_backend_pid() ORDER BY 2;
+SELECT name, acquisitions FROM named_lock_stats
+WHERE database = current_database() AND name IN ('dir-import', 'dir-untracked');
+SELECT named_unlock_all();
+RESET advlock_named.track_names;
+SELECT named_lock_exclusive('dir-untracked'), named_lock_exclusive('dir-import');
+SELECT name, mode FROM named_lock_activity WHERE pid = pg_backend_pid() ORDER BY name;
+SELECT named_unlock_all();
+SELECT name, acquisitions FROM named_lock_stats
+WHERE database = current_database() AND name IN ('dir-import', 'dir-untracked') ORDER BY name;
+SET ROLE regress_anl_bob;
+SET advlock_named.track_names = off;
+RESET ROLE;
+GRANT SET ON PARAMETER advlock_named.track_names TO regress_anl_bob;
+SET ROLE regress_anl_bob;
+SET advlock_named.track_names = off;
+SELECT named_lock_exclusive('dir-bob-untracked'), named_unlock_all();
+SELECT count(*) AS counted FROM named_lock_stats WHERE name = 'dir-bob-untracked';
+RESET advlock_named.track_names;
+RESET ROLE;
+REVOKE SET ON PARAMETER advlock_named.track_names FROM regress_anl_bob;
+
 DROP ROLE regress_anl_alice, regress_anl_bob, regress_anl_carol;
 
 -- More names than max_names, each used once: the full directory evicts

@@ -10,45 +10,11 @@
 #include <cstring>
 #include <utility>
 
+#include "byte_words.hpp"
 #include "name_key.hpp"
 
 namespace advlock_named {
 namespace {
-
-/* Bytes in little-endian order, whatever the machine's, so padding is zero bits on top. */
-template<typename Word>
-inline Word
-LoadLittle(const char *bytes) noexcept
-{
-	Word		word;
-
-	std::memcpy(&word, bytes, sizeof(word));
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	word = sizeof(word) == 8 ? __builtin_bswap64(word) : __builtin_bswap32(word);
-#endif
-	return word;
-}
-
-/*
- * The first length (at most 8) bytes as a zero-padded word.  Fixed-size
- * loads, overlapping where length is not a power of two, rather than a
- * variable-length copy: a copy to the stack read back as whole words
- * stalls the load for the store.  Never reads past the name.
- */
-inline std::uint64_t
-LoadWord(const char *bytes, std::size_t length) noexcept
-{
-	if (length >= 8)
-		return LoadLittle<std::uint64_t>(bytes);
-	if (length >= 4)
-		return LoadLittle<std::uint32_t>(bytes) |
-			static_cast<std::uint64_t>(LoadLittle<std::uint32_t>(bytes + length - 4)) << (8 * (length - 4));
-	if (length == 0)
-		return 0;
-	return static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[0])) |
-		static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[length / 2])) << (8 * (length / 2)) |
-		static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[length - 1])) << (8 * (length - 1));
-}
 
 KeyCache::PackedName
 Pack(std::string_view utf8_name) noexcept

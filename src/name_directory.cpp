@@ -42,6 +42,7 @@ extern "C" {
 
 #include <new>
 
+#include "byte_words.hpp"
 #include "local_index.hpp"
 #include "lock_ops.hpp"
 #include "lock_wait.hpp"
@@ -160,13 +161,16 @@ KeyOfTag(const LOCKTAG *tag)
 	return (int64) (((uint64) tag->locktag_field2 << 32) | tag->locktag_field3);
 }
 
-/* The local entry for a tag under the current role, or NULL; never raises an ERROR. */
+/*
+ * The local entry for a tag under the current role, or NULL, also while the
+ * session does not track names; never raises an ERROR.
+ */
 LocalName  *
 LocalFor(const LOCKTAG *tag)
 {
 	LocalKey	id;
 
-	if (local_names == NULL)
+	if (local_names == NULL || !track_names)
 		return NULL;
 	id = MakeLocalKey(KeyOfTag(tag));
 	if (last_noted != NULL && last_noted->id.key == id.key && last_noted->id.role == id.role)
@@ -330,7 +334,7 @@ bool
 SameName(const LocalName &entry, const LockTarget &target)
 {
 	return entry.full_length == target.name_length &&
-		memcmp(entry.name, target.name, entry.name_length) == 0;
+		EqualBytes(entry.name, target.name, entry.name_length);
 }
 
 /* This backend used another name with the key of entry: once per pair, warn and count. */
@@ -556,7 +560,12 @@ NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 	LocalName  *entry;
 	bool		found;
 
-	/* first, so that without a directory the name table's entry is not read */
+	/*
+	 * First, so that without a directory the name table's entry is not read;
+	 * a session that does not track names does not create the directory.
+	 */
+	if (!track_names)
+		return;
 	directory = Directory();
 	if (directory == nullptr)
 		return;

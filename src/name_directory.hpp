@@ -36,6 +36,8 @@ namespace advlock_named {
 
 /* advlock_named.max_names: entries of the shared directory */
 extern int	max_names;
+/* advlock_named.track_names: whether this session publishes names and counts */
+extern bool track_names;
 
 /* Defines the setting, installs the shared memory hooks when preloading, and the callbacks; from _PG_init. */
 void		InitNameDirectory();

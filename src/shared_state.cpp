@@ -33,6 +33,7 @@ extern "C" {
 namespace advlock_named {
 
 int			max_names = 5000;
+bool		track_names = true;
 
 namespace {
 
@@ -156,6 +157,30 @@ InstallSharedMemoryHooks()
 	shmem_startup_hook = StartSharedMemory;
 }
 
+namespace {
+
+/*
+ * PostgreSQL 15 re-sorts its whole array of settings for every setting an
+ * extension defines, some 7,000 name comparisons for a name that sorts as
+ * early as ours: 0.1 ms of every new connection's first call.  There the
+ * directory needs preloading, so in a library loaded later its settings
+ * could never take effect; they are defined only to take over a value the
+ * configuration or a SET gave them (replacing a placeholder costs no sort),
+ * so that nothing warns about them.
+ */
+bool
+WorthDefining(const char *name)
+{
+#if PG_VERSION_NUM < 160000
+	return process_shared_preload_libraries_in_progress ||
+		GetConfigOption(name, true, false) != NULL;
+#else
+	return true;
+#endif
+}
+
+} // namespace
+
 /*
  * The size is fixed when the directory is created: at server start when
  * preloaded (PGC_POSTMASTER), otherwise when the first backend after the
@@ -167,30 +192,31 @@ InstallSharedMemoryHooks()
 void
 DefineDirectorySettings()
 {
-#if PG_VERSION_NUM < 160000
+	if (WorthDefining("advlock_named.max_names"))
+		DefineCustomIntVariable("advlock_named.max_names",
+								"Maximum number of names the shared name directory keeps.",
+								"One entry per database, role and name; takes effect at server start.",
+								&max_names,
+								max_names,
+								100, 1000000,
+								process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
+								0,
+								NULL, NULL, NULL);
 
 	/*
-	 * PostgreSQL 15 re-sorts its whole array of settings for every setting an
-	 * extension defines, some 7,000 name comparisons for a name that sorts
-	 * as early as ours: 0.1 ms of every new connection's first call.  There
-	 * the directory needs preloading, so in a library loaded later the
-	 * setting could never take effect; it is defined only to take over a
-	 * value the configuration gives it (replacing a placeholder costs no
-	 * sort), so that nothing warns about it.
+	 * Superuser-only, as pg_stat_statements.track is: the directory and the
+	 * statistics are the operator's view of every session, which a session
+	 * should not be able to leave on its own.
 	 */
-	if (!process_shared_preload_libraries_in_progress &&
-		GetConfigOption("advlock_named.max_names", true, false) == NULL)
-		return;
-#endif
-	DefineCustomIntVariable("advlock_named.max_names",
-							"Maximum number of names the shared name directory keeps.",
-							"One entry per database, role and name; takes effect at server start.",
-							&max_names,
-							max_names,
-							100, 1000000,
-							process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
-							0,
-							NULL, NULL, NULL);
+	if (WorthDefining("advlock_named.track_names"))
+		DefineCustomBoolVariable("advlock_named.track_names",
+								 "Publishes the names this session locks in the name directory and counts their statistics.",
+								 "Off, its locks show by name only where the name was published before, and nothing is counted for them.",
+								 &track_names,
+								 track_names,
+								 PGC_SUSET,
+								 0,
+								 NULL, NULL, NULL);
 }
 
 #if PG_VERSION_NUM >= 170000

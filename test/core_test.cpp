@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "byte_words.hpp"
 #include "key_cache.hpp"
 #include "local_index.hpp"
 #include "name_key.hpp"
@@ -188,6 +189,30 @@ TEST(KeyCache, EveryByteOfAShortNameCounts)
 				for (const std::string &name : {base, variant, base, variant})
 					ASSERT_EQ(cache->Key(name), NameKey(name)) << length << " " << position;
 			}
+}
+
+/* Byte strings that differ in any one byte differ, at every length; equal ones are equal. */
+TEST(ByteWords, EqualBytesSeesEveryByte)
+{
+	for (std::size_t length = 0; length <= 40; length++)
+	{
+		/* a byte either side of the compared range that must not matter */
+		std::string a(length + 2, 'x');
+		std::string b = a;
+
+		b.front() = 'y';
+		b.back() = 'y';
+		ASSERT_TRUE(EqualBytes(a.data() + 1, b.data() + 1, length)) << length;
+		for (std::size_t position = 0; position < length; position++)
+			for (char byte : {'\0', 'y', '\xff'})
+			{
+				std::string c = a;
+
+				c[1 + position] = byte;
+				ASSERT_FALSE(EqualBytes(a.data() + 1, c.data() + 1, length)) << length << " " << position;
+				ASSERT_FALSE(EqualBytes(c.data() + 1, a.data() + 1, length)) << length << " " << position;
+			}
+	}
 }
 
 /* The empty name is never a lock name, but the cache still gets it right. */
