@@ -330,7 +330,7 @@ WarnCollision(const LocalName &entry, const char *other_name, int other_length, 
  * stored prefix compare by that prefix and their length, which only a
  * 64-bit key collision between two such names could fool.
  */
-bool
+inline bool
 SameName(const LocalName &entry, const LockTarget &target)
 {
 	return entry.full_length == target.name_length &&
@@ -541,41 +541,20 @@ CountWaitEnd(const LOCKTAG *tag, TimestampTz start, bool granted, bool deadlock)
 	flush_at_transaction_end = true;
 }
 
-} // namespace
-
-void
-InitNameDirectory()
+/*
+ * NoteNameUsed for a name this backend has not published under this role,
+ * or whose record it has not linked to the name table's entry yet.  Apart,
+ * so that the common case saves and restores none of the registers this
+ * needs.
+ */
+pg_noinline void
+NoteNewName(const LockTarget &target, NameEntry &names_entry)
 {
-	DefineDirectorySettings();
-	if (process_shared_preload_libraries_in_progress)
-		InstallSharedMemoryHooks();
-	RegisterXactCallback(OnTransactionEnd, NULL);
-}
-
-void
-NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
-{
-	DirectoryPart *directory;
+	DirectoryPart *directory = AttachedDirectory();
 	LocalKey	id;
 	LocalName  *entry;
 	bool		found;
 
-	/*
-	 * First, so that without a directory the name table's entry is not read;
-	 * a session that does not track names does not create the directory.
-	 */
-	if (!track_names)
-		return;
-	directory = Directory();
-	if (directory == nullptr)
-		return;
-	entry = static_cast<LocalName *>(names_entry.directory_entry);
-	if (entry != NULL && names_entry.directory_generation == local_names_generation &&
-		entry->published && entry->id.role == GetUserId() && SameName(*entry, target))
-	{
-		last_noted = entry;
-		return;
-	}
 	if (!exit_callback_registered)
 	{
 		before_shmem_exit(OnBackendExit, (Datum) 0);
@@ -602,6 +581,38 @@ NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 	names_entry.directory_generation = local_names_generation;
 	if (!entry->published)
 		Publish(PartOf(directory, MyDatabaseId, id.key), entry);
+}
+
+} // namespace
+
+void
+InitNameDirectory()
+{
+	DefineDirectorySettings();
+	if (process_shared_preload_libraries_in_progress)
+		InstallSharedMemoryHooks();
+	RegisterXactCallback(OnTransactionEnd, NULL);
+}
+
+void
+NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
+{
+	LocalName  *entry;
+
+	/*
+	 * First, so that without a directory the name table's entry is not read;
+	 * a session that does not track names does not create the directory.
+	 */
+	if (!track_names || Directory() == nullptr)
+		return;
+	entry = static_cast<LocalName *>(names_entry.directory_entry);
+	if (entry != NULL && names_entry.directory_generation == local_names_generation &&
+		entry->published && entry->id.role == GetUserId() && SameName(*entry, target))
+	{
+		last_noted = entry;
+		return;
+	}
+	NoteNewName(target, names_entry);
 }
 
 void
