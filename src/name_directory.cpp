@@ -106,9 +106,12 @@ RareCounts *local_rare = NULL;	/* local_rare[i] goes with local_entries[i] */
 LocalName  *last_noted = NULL;	/* the entry NoteNameUsed saw last, for the Count calls */
 
 /*
- * Entries never move or go singly; the whole set is cleared at once, which
- * bumps this, so a pointer to an entry kept with its generation (in the
- * backend's name table) is known to be good without a hash lookup.
+ * The name table links a name to its entry here only while the entry is
+ * published, with the generation current then.  Entries never move or go
+ * singly: the whole set is cleared at once, and a flush may find a name
+ * evicted from the directory and mark it unpublished.  Both bump this, so a
+ * link of the current generation is to a published entry, known good
+ * without a hash lookup or a look at the entry.
  */
 uint32		local_names_generation = 0;
 LocalName  *pending_names = NULL;	/* the entries with counts to flush, so a flush walks only those */
@@ -337,6 +340,15 @@ SameName(const LocalName &entry, const LockTarget &target)
 		EqualBytes(entry.name, target.name, entry.name_length);
 }
 
+/* Whether target is the name names_entry has, whole (a name longer than it keeps is not). */
+inline bool
+SameStoredName(const NameEntry &names_entry, const LockTarget &target)
+{
+	return names_entry.name_length == (uint32) target.name_length &&
+		(size_t) target.name_length <= NameTable::kStoredNameBytes &&
+		EqualBytes(names_entry.name, target.name, names_entry.name_length);
+}
+
 /* This backend used another name with the key of entry: once per pair, warn and count. */
 void
 NoteLocalCollision(DirectoryTable *table, LocalName *entry, const LockTarget &target)
@@ -423,7 +435,10 @@ SettlePending(DirectoryTable *table, LocalName *entry, DirectoryTable::Entry *sh
 	if (shared != nullptr)
 		table->Add(*shared, PendingCounts(*entry));
 	else
+	{
 		entry->published = false;
+		local_names_generation++;
+	}
 	ClearPending(entry);
 }
 
@@ -577,10 +592,14 @@ NoteNewName(const LockTarget &target, NameEntry &names_entry)
 	else if (!SameName(*entry, target))
 		NoteLocalCollision(PartOf(directory, MyDatabaseId, id.key).table, entry, target); /* another name, the same key */
 	last_noted = entry;
-	names_entry.directory_entry = entry;
-	names_entry.directory_generation = local_names_generation;
 	if (!entry->published)
 		Publish(PartOf(directory, MyDatabaseId, id.key), entry);
+	if (entry->published)
+	{
+		names_entry.directory_entry = entry;
+		names_entry.directory_generation = local_names_generation;
+		names_entry.directory_role = id.role;
+	}
 }
 
 } // namespace
@@ -597,19 +616,24 @@ InitNameDirectory()
 void
 NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 {
-	LocalName  *entry;
-
 	/*
 	 * First, so that without a directory the name table's entry is not read;
 	 * a session that does not track names does not create the directory.
 	 */
 	if (!track_names || Directory() == nullptr)
 		return;
-	entry = static_cast<LocalName *>(names_entry.directory_entry);
-	if (entry != NULL && names_entry.directory_generation == local_names_generation &&
-		entry->published && entry->id.role == GetUserId() && SameName(*entry, target))
+	/*
+	 * The name table's entry, which the lock call has just read, says all:
+	 * no look at our own record, whose line the count after the lock writes
+	 * (so it is fetched meanwhile).  A name sharing the key of another is
+	 * told apart by the name table's copy, and goes the long way.
+	 */
+	if (names_entry.directory_generation == local_names_generation &&
+		names_entry.directory_entry != NULL && names_entry.directory_role == GetUserId() &&
+		SameStoredName(names_entry, target))
 	{
-		last_noted = entry;
+		last_noted = static_cast<LocalName *>(names_entry.directory_entry);
+		__builtin_prefetch(last_noted, 1);
 		return;
 	}
 	NoteNewName(target, names_entry);

@@ -129,6 +129,7 @@ NameTable::Insert(std::int64_t key, std::string_view name) noexcept
 	entry->named_session_holds[1] = 0;
 	entry->directory_entry = nullptr;
 	entry->directory_generation = 0;
+	entry->directory_role = 0;
 	entry->name_length = static_cast<std::uint32_t>(name.size());
 	std::memcpy(entry->name, name.data(), name.size());
 	Place(slots_, slot_count_, entry);

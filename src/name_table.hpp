@@ -49,9 +49,14 @@ struct NameEntry
 	std::int64_t key;
 	/* session holds taken by name, per LockMode; an upper bound to clamp */
 	std::int64_t named_session_holds[kModeCount];
-	/* a slot for the shared name directory's own record of this name */
+	/*
+	 * The shared name directory's link to its own record of this name: good
+	 * while directory_generation is current, for lock requests under
+	 * directory_role.
+	 */
 	void	   *directory_entry;
 	std::uint32_t directory_generation;
+	std::uint32_t directory_role;
 	std::uint32_t name_length;	/* bytes stored in name */
 	bool		kept;			/* scratch for Prune */
 	char		name[1];		/* name_length bytes, not terminated */
