@@ -437,7 +437,7 @@ SettlePending(DirectoryTable *table, LocalName *entry, DirectoryTable::Entry *sh
 	else
 	{
 		entry->published = false;
-		local_names_generation++;
+		local_names_generation++;	/* no link to it is good any more */
 	}
 	ClearPending(entry);
 }
