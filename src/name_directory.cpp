@@ -436,8 +436,9 @@ SettlePending(DirectoryTable *table, LocalName *entry, DirectoryTable::Entry *sh
 		table->Add(*shared, PendingCounts(*entry));
 	else
 	{
+		/* evicted: published again at its next use, which no link may skip */
+		local_names_generation++;
 		entry->published = false;
-		local_names_generation++;	/* no link to it is good any more */
 	}
 	ClearPending(entry);
 }
@@ -594,7 +595,14 @@ NoteNewName(const LockTarget &target, NameEntry &names_entry)
 	last_noted = entry;
 	if (!entry->published)
 		Publish(PartOf(directory, MyDatabaseId, id.key), entry);
-	if (entry->published)
+
+	/*
+	 * Linked only when the name table's entry, our record and the request
+	 * have one name, so that the check of the name table's copy in
+	 * NoteNameUsed is the check of our record's; names that share a key go
+	 * the long way every time, and warn as they should.
+	 */
+	if (entry->published && SameName(*entry, target) && SameStoredName(names_entry, target))
 	{
 		names_entry.directory_entry = entry;
 		names_entry.directory_generation = local_names_generation;
