@@ -340,12 +340,14 @@ SameName(const LocalName &entry, const LockTarget &target)
 		EqualBytes(entry.name, target.name, entry.name_length);
 }
 
-/* Whether target is the name names_entry has, whole (a name longer than it keeps is not). */
+/*
+ * Whether target is the name names_entry has, whole: a name longer than the
+ * table keeps is stored cut, so its length differs and it is not.
+ */
 inline bool
 SameStoredName(const NameEntry &names_entry, const LockTarget &target)
 {
 	return names_entry.name_length == (uint32) target.name_length &&
-		(size_t) target.name_length <= NameTable::kStoredNameBytes &&
 		EqualBytes(names_entry.name, target.name, names_entry.name_length);
 }
 
@@ -570,6 +572,7 @@ NoteNewName(const LockTarget &target, NameEntry &names_entry)
 	LocalKey	id;
 	LocalName  *entry;
 	bool		found;
+	bool		same_name = true;	/* our record has the request's name */
 
 	if (!exit_callback_registered)
 	{
@@ -590,7 +593,7 @@ NoteNewName(const LockTarget &target, NameEntry &names_entry)
 	}
 	if (!found)
 		InitLocalName(entry, id, target);
-	else if (!SameName(*entry, target))
+	else if (!(same_name = SameName(*entry, target)))
 		NoteLocalCollision(PartOf(directory, MyDatabaseId, id.key).table, entry, target); /* another name, the same key */
 	last_noted = entry;
 	if (!entry->published)
@@ -602,7 +605,7 @@ NoteNewName(const LockTarget &target, NameEntry &names_entry)
 	 * NoteNameUsed is the check of our record's; names that share a key go
 	 * the long way every time, and warn as they should.
 	 */
-	if (entry->published && SameName(*entry, target) && SameStoredName(names_entry, target))
+	if (entry->published && same_name && SameStoredName(names_entry, target))
 	{
 		names_entry.directory_entry = entry;
 		names_entry.directory_generation = local_names_generation;
