@@ -302,6 +302,7 @@ field() { awk -v f="$1" '{ print $f }'; }
 # the scripts run in rounds, back to back, the order reversed in every
 # other round (drift favours none), and a ratio is the median of the
 # rounds' ratios.
+values() { tr ' ' '\n' <<<"$1" | grep .; }	# a space-separated list, a value a line
 pgbench_compare() {	# label clients rounds script... (the first is the reference); records rows
 	local label=$1 clients=$2 rounds=$3 r s run ref
 	shift 3
@@ -326,27 +327,25 @@ pgbench_compare() {	# label clients rounds script... (the first is the reference
 		unset this
 	done
 	for s in "${scripts[@]}"; do
-		record "$label, $s" "$(printf '%.0f tps' "$(tr ' ' '\n' <<<"${runs[$s]}" | grep . | median)")" \
-			"server CPU $(tr ' ' '\n' <<<"${cpu[$s]}" | grep . | median | xargs printf '%.1f') µs per transaction"
+		record "$label, $s" "$(printf '%.0f tps' "$(values "${runs[$s]}" | median)")" \
+			"server CPU $(values "${cpu[$s]}" | median | xargs printf '%.1f') µs per transaction"
 	done
 	for s in "${scripts[@]:1}"; do
 		local target=$pgbench_target
 		[ "$s" = concat ] && target="name built in SQL, no target"
-		record "$label, $s/${scripts[0]} tps ($target)" \
-			"$(tr ' ' '\n' <<<"${ratios[$s]}" | grep . | median | xargs printf '%.2f')" \
-			"median of $rounds rounds; range $(tr ' ' '\n' <<<"${ratios[$s]}" | grep . | sort -n | sed -n '1p;$p' | xargs printf '%.2f-%.2f')"
-		record "$label, $s/${scripts[0]} server CPU per transaction" \
-			"$(ratio "$(tr ' ' '\n' <<<"${cpu[$s]}" | grep . | median)" "$(tr ' ' '\n' <<<"${cpu[${scripts[0]}]}" | grep . | median)")" \
-			"ratio of the medians"
+		record_ratios "$label, $s/${scripts[0]}" "$target" "${ratios[$s]}" "${cpu[$s]}" "${cpu[${scripts[0]}]}"
 	done
 	if [ -n "${ratios[on_off]:-}" ]; then
-		record "$label, named/untracked tps (track_names on / off)" \
-			"$(tr ' ' '\n' <<<"${ratios[on_off]}" | grep . | median | xargs printf '%.2f')" \
-			"median of $rounds rounds; range $(tr ' ' '\n' <<<"${ratios[on_off]}" | grep . | sort -n | sed -n '1p;$p' | xargs printf '%.2f-%.2f')"
-		record "$label, named/untracked server CPU per transaction" \
-			"$(ratio "$(tr ' ' '\n' <<<"${cpu[named]}" | grep . | median)" "$(tr ' ' '\n' <<<"${cpu[untracked]}" | grep . | median)")" \
-			"ratio of the medians"
+		record_ratios "$label, named/untracked" "track_names on / off" "${ratios[on_off]}" "${cpu[named]}" "${cpu[untracked]}"
 	fi
+}
+# label target ratios cpu cpu_ref: the median of the rounds' tps ratios with
+# their range, and the ratio of the two scripts' median CPU per transaction
+record_ratios() {
+	record "$1 tps ($2)" "$(values "$3" | median | xargs printf '%.2f')" \
+		"median of $(values "$3" | wc -l) rounds; range $(values "$3" | sort -n | sed -n '1p;$p' | xargs printf '%.2f-%.2f')"
+	record "$1 server CPU per transaction" "$(ratio "$(values "$4" | median)" "$(values "$5" | median)")" \
+		"ratio of the medians"
 }
 pgbench_options=()
 pgbench_target="target >= 0.98"
