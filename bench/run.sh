@@ -7,13 +7,17 @@
 # 1. in-server loop: lock+unlock pairs on 1,000 names, session and
 #    transaction scope, shared and exclusive: (a) named_* functions, (b) the
 #    builtins on precomputed keys, (c) the builtins fed by the plain-SQL
-#    SHA-256 key; and key derivation alone for 8-, 32- and 200-byte names
+#    SHA-256 key, (d) the control: the builtins called through a C
+#    function of another extension (bench/control), which pays what
+#    PostgreSQL charges any extension and nothing else; and key derivation
+#    alone for 8-, 32- and 200-byte names
 # 2. pgbench, 1/8/32 clients, a shared xact lock on a hot name and an
 #    exclusive one on a spread name per transaction, named vs builtins with
-#    scripts of one shape, plus the name built in SQL; throughput and the
-#    server's CPU time per transaction
-# 3. pgbench -C, a new connection per transaction
-# 4. the first call in a new connection, as the server times it
+#    scripts of one shape, plus the name built in SQL and the control;
+#    throughput and the server's CPU time per transaction
+# 3. pgbench -C, a new connection per transaction, with the control
+# 4. the first call in a new connection, as the server times it, with the
+#    control's
 # 5. wake-up latency: 16 shared holders release; how long until the
 #    exclusive waiter runs, queued (named_lock_exclusive, and
 #    pg_advisory_lock as the control) or polling (try + 10 ms sleep, what
@@ -82,6 +86,19 @@ CREATE FUNCTION sql_key(name text) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLE
 	RETURN ('x' || left(encode(sha256(convert_to(name, 'UTF8')), 'hex'), 16))::bit(64)::bigint;
 SQL
 
+# The control (bench/control): the builtins' work behind an extension's C
+# functions, loaded by path from the scratch directory.
+mkdir "$WORKDIR/control"
+cp bench/control/bench_control.c bench/control/Makefile "$WORKDIR/control/"
+make -s -C "$WORKDIR/control" PG_CONFIG="$PG_CONFIG" with_llvm=no >/dev/null
+for builtin in pg_try_advisory_lock pg_try_advisory_lock_shared pg_advisory_unlock pg_advisory_unlock_shared \
+	pg_try_advisory_xact_lock pg_try_advisory_xact_lock_shared pg_advisory_xact_lock pg_advisory_xact_lock_shared; do
+	returns=boolean
+	case $builtin in pg_advisory_xact_lock*) returns=void ;; esac
+	echo "CREATE FUNCTION control_${builtin#pg_}(bigint) RETURNS $returns LANGUAGE c STRICT PARALLEL RESTRICTED
+		AS '$WORKDIR/control/bench_control', 'control_${builtin}_int8';"
+done | psql_q >/dev/null
+
 # Runs labelled queries in one warm session; prints "label milliseconds" lines.
 timed_queries() {
 	{
@@ -120,6 +137,8 @@ SQL
 	xact_proc named_xact_s named_try_xact_lock_shared name
 	xact_proc builtin_xact_s pg_try_advisory_xact_lock_shared key
 	xact_proc sql_xact_s pg_try_advisory_xact_lock_shared 'sql_key(name)'
+	xact_proc control_xact_x control_try_advisory_xact_lock key
+	xact_proc control_xact_s control_try_advisory_xact_lock_shared key
 } | psql_q >/dev/null
 
 # Host noise only ever adds time, and it comes in bursts: named and builtin
@@ -128,20 +147,23 @@ SQL
 # range.  The four variants also take turns at coming first in a round,
 # since the first one runs right after the last one's transactions (one
 # full run measured whichever came first 0.1 above the others, while
-# callgrind counts the same instructions for all four).  A third kind runs
-# in the rounds too: the plain-SQL key (c), which is slow and needs no
+# callgrind counts the same instructions for all four).  More kinds run in
+# the rounds too: the control (d), the builtins through an extension's C
+# functions, and the plain-SQL key (c), which is slow and needs no
 # precision, in fewer rounds; or, with the directory on (section 9), the
 # named functions with advlock_named.track_names off, in every round, so
 # that "on" and "off" are measured side by side in one session.
-loop_sql() {	# third kind: sql, untracked or none
+loop_sql() {	# more kinds: any of sql, control, untracked
 	local r v scope mode suffix x kind order
 	local variants=("session exclusive" "session shared" "xact exclusive" "xact shared")
 	# warm up every function once
 	session_pair named_try_lock_exclusive named_unlock_exclusive name | sed 's/generate_series(1, [0-9]*)/generate_series(1, 1)/'
 	for r in $(seq 1 "$loop_repeats"); do
 		order="named builtin"
-		[ "$1" = sql ] && [ "$r" -le "$repeats" ] && order="$order sql"
-		[ "$1" = untracked ] && order="$order untracked"
+		for kind in $1; do
+			[ "$kind" = sql ] && [ "$r" -gt "$repeats" ] && continue
+			order="$order $kind"
+		done
 		[ $((r % 2)) = 0 ] && order=$(tr ' ' '\n' <<<"$order" | tac | xargs)
 		for v in 0 1 2 3; do
 			read -r scope mode <<<"${variants[$(((r + v) % 4))]}"
@@ -154,6 +176,7 @@ loop_sql() {	# third kind: sql, untracked or none
 					session/named | session/untracked) session_pair "named_try_lock_$mode" "named_unlock_$mode" name ;;
 					session/builtin) session_pair "pg_try_advisory_lock$suffix" "pg_advisory_unlock$suffix" key ;;
 					session/sql) session_pair "pg_try_advisory_lock$suffix" "pg_advisory_unlock$suffix" 'sql_key(name)' ;;
+					session/control) session_pair "control_try_advisory_lock$suffix" "control_advisory_unlock$suffix" key ;;
 					xact/untracked) echo "CALL named_xact_$x();" ;;
 					xact/*) echo "CALL ${kind}_xact_$x();" ;;
 				esac
@@ -170,7 +193,7 @@ loop_ratios() {	# times scope_mode [kind kind]: "median min max" of the rounds' 
 		awk '{ print $1 / $2 }' | sort -n |
 		awk '{ v[NR] = $1 } END { printf "%.4f %.2f %.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
 }
-loop_times=$(loop_sql sql | timed_queries)
+loop_times=$(loop_sql "sql control" | timed_queries)
 pairs=$((loop_rounds * 1000))
 declare -A off_ratio=()
 for scope in session xact; do
@@ -187,6 +210,12 @@ for scope in session xact; do
 		record "loop $scope $mode: a/b (target <= 1.25)" "$(printf '%.2f' "$r_median")" \
 			"median of $loop_repeats rounds; range $r_min-$r_max"
 		record "loop $scope $mode: c/a (target >= 3)" "$(ratio "$sql" "$named")" ""
+		read -r r_median r_min r_max <<<"$(loop_ratios "$loop_times" "${scope}_$mode" control builtin)"
+		record "loop $scope $mode: d/b, the control: any extension's C function" "$(printf '%.2f' "$r_median")" \
+			"median of $loop_repeats rounds; range $r_min-$r_max"
+		read -r r_median r_min r_max <<<"$(loop_ratios "$loop_times" "${scope}_$mode" named control)"
+		record "loop $scope $mode: a/d, what advlock_named adds" "$(printf '%.2f' "$r_median")" \
+			"median of $loop_repeats rounds; range $r_min-$r_max"
 	done
 done
 
@@ -261,6 +290,13 @@ SELECT pg_advisory_xact_lock_shared($hot_key);
 SELECT pg_advisory_xact_lock(:id);
 END;
 SCRIPT
+cat >"$WORKDIR/control.pgbench" <<SCRIPT
+\\set id random(1, 100000)
+BEGIN;
+SELECT control_advisory_xact_lock_shared($hot_key);
+SELECT control_advisory_xact_lock(:id);
+END;
+SCRIPT
 
 # Server CPU per transaction: the CPU time of the backends, which the
 # postmaster collects as its children's time when it reaps them (so it
@@ -324,6 +360,9 @@ pgbench_compare() {	# label clients rounds script... (the first is the reference
 		if [ -n "${this[untracked]:-}" ]; then
 			ratios[on_off]+="$(ratio "$(field 1 <<<"${this[named]}")" "$(field 1 <<<"${this[untracked]}")" 4) "
 		fi
+		if [ -n "${this[control]:-}" ]; then
+			ratios[named_control]+="$(ratio "$(field 1 <<<"${this[named]}")" "$(field 1 <<<"${this[control]}")" 4) "
+		fi
 		unset this
 	done
 	for s in "${scripts[@]}"; do
@@ -333,10 +372,14 @@ pgbench_compare() {	# label clients rounds script... (the first is the reference
 	for s in "${scripts[@]:1}"; do
 		local target=$pgbench_target
 		[ "$s" = concat ] && target="name built in SQL, no target"
+		[ "$s" = control ] && target="the control: any extension's C function"
 		record_ratios "$label, $s/${scripts[0]}" "$target" "${ratios[$s]}" "${cpu[$s]}" "${cpu[${scripts[0]}]}"
 	done
 	if [ -n "${ratios[on_off]:-}" ]; then
 		record_ratios "$label, named/untracked" "track_names on / off" "${ratios[on_off]}" "${cpu[named]}" "${cpu[untracked]}"
+	fi
+	if [ -n "${ratios[named_control]:-}" ]; then
+		record_ratios "$label, named/control" "what advlock_named adds" "${ratios[named_control]}" "${cpu[named]}" "${cpu[control]}"
 	fi
 }
 # label target ratios cpu cpu_ref: the median of the rounds' tps ratios with
@@ -350,7 +393,7 @@ record_ratios() {
 pgbench_options=()
 pgbench_target="target >= 0.98"
 for clients in 1 8 32; do
-	pgbench_compare "pgbench $clients clients" "$clients" "$pgbench_pairs" builtin named concat
+	pgbench_compare "pgbench $clients clients" "$clients" "$pgbench_pairs" builtin named concat control
 done
 
 #
@@ -360,7 +403,7 @@ done
 say "3. pgbench -C (a connection per transaction), 8 clients"
 pgbench_options=(-C)
 pgbench_target="target >= 0.95"
-pgbench_compare "pgbench -C 8 clients" 8 "$connect_rounds" builtin named
+pgbench_compare "pgbench -C 8 clients" 8 "$connect_rounds" builtin named control
 pgbench_options=()
 
 #
@@ -368,7 +411,8 @@ pgbench_options=()
 #    (log_statement_stats) of the first statement of fresh connections,
 #    so client start-up and scheduling of psql do not count
 #
-first_call_sql=("SELECT 1" "SELECT pg_try_advisory_lock(1)" "SELECT named_try_lock_exclusive('x')" "LOAD 'advlock_named'")
+first_call_sql=("SELECT 1" "SELECT pg_try_advisory_lock(1)" "SELECT named_try_lock_exclusive('x')" "LOAD 'advlock_named'"
+	"SELECT control_try_advisory_lock(1)")
 first_call() {	# tag; records rows
 	local tag=$1 start r q
 	start=$(wc -l <"$WORKDIR/server.log")
@@ -400,9 +444,12 @@ first_call_rows() {	# tag label
 		"server CPU $(first_call_median "$1" "${first_call_sql[2]}" 2 | xargs printf '%.2f') ms, $(first_call_median "$1" "${first_call_sql[2]}" 3) page faults"
 	record "first call$2: named - builtin (target <= 0.5 ms)" "$(awk -v a="$n" -v b="$b" 'BEGIN { printf "%.2f ms", a - b }')" \
 		"medians of $first_call_rounds fresh connections each"
-	[ "$1" = preloaded ] ||
-		record "first call$2: LOAD 'advlock_named' - SELECT 1" "$(awk -v a="$l" -v b="$s" 'BEGIN { printf "%.2f ms", a - b }')" \
-			"loading the module"
+	[ "$1" = preloaded ] && return 0
+	record "first call$2: LOAD 'advlock_named' - SELECT 1" "$(awk -v a="$l" -v b="$s" 'BEGIN { printf "%.2f ms", a - b }')" \
+		"loading the module"
+	record "first call$2: control - builtin, any extension's C function" \
+		"$(awk -v a="$(first_call_median "$1" "${first_call_sql[4]}" 1)" -v b="$b" 'BEGIN { printf "%.2f ms", a - b }')" \
+		"its module loaded by path, not preloaded"
 }
 say "4. first call in a new connection, $first_call_rounds connections per statement"
 first_call plain
@@ -716,14 +763,14 @@ if command -v valgrind >/dev/null 2>&1; then
 	pair_loop() {	# lock unlock argument rounds
 		echo "SELECT count(CASE WHEN $1($3) THEN $2($3) END) FROM names, generate_series(1, $4);"
 	}
-	transactions() {	# named|builtin count: the pgbench script's transactions, one name each
+	transactions() {	# named|builtin|control count: the pgbench script's transactions, one name each
 		local i
 		for i in $(seq 1 "$2"); do
-			if [ "$1" = named ]; then
-				printf 'BEGIN\nSELECT named_xact_lock_shared(%s)\nSELECT named_xact_lock_exclusive(%s)\nCOMMIT\n' "'hot'" "'$i'"
-			else
-				printf 'BEGIN\nSELECT pg_advisory_xact_lock_shared(%s)\nSELECT pg_advisory_xact_lock(%s)\nCOMMIT\n' "$hot_key" "$i"
-			fi
+			case $1 in
+				named) printf 'BEGIN\nSELECT named_xact_lock_shared(%s)\nSELECT named_xact_lock_exclusive(%s)\nCOMMIT\n' "'hot'" "'$i'" ;;
+				builtin) printf 'BEGIN\nSELECT pg_advisory_xact_lock_shared(%s)\nSELECT pg_advisory_xact_lock(%s)\nCOMMIT\n' "$hot_key" "$i" ;;
+				control) printf 'BEGIN\nSELECT control_advisory_xact_lock_shared(%s)\nSELECT control_advisory_xact_lock(%s)\nCOMMIT\n' "$hot_key" "$i" ;;
+			esac
 		done
 	}
 	for preload in "" advlock_named; do
@@ -732,11 +779,17 @@ if command -v valgrind >/dev/null 2>&1; then
 		read -r builtin_ir builtin_miss <<<"$(per_iteration "$preload" 10 1000 pair_loop pg_try_advisory_lock pg_advisory_unlock key)"
 		record "instructions per session lock+unlock pair$tag: named / builtin" "$named_ir / $builtin_ir" \
 			"ratio $(ratio "$named_ir" "$builtin_ir"); L1 misses $named_miss / $builtin_miss"
+		[ -n "$preload" ] && continue
+		read -r control_ir control_miss <<<"$(per_iteration "" 10 1000 pair_loop control_try_advisory_lock control_advisory_unlock key)"
+		record "instructions per session lock+unlock pair: control" "$control_ir" \
+			"ratio to the builtin $(ratio "$control_ir" "$builtin_ir"); L1 misses $control_miss"
 	done
 	read -r named_ir named_miss <<<"$(per_iteration "" 1000 1 transactions named)"
 	read -r builtin_ir builtin_miss <<<"$(per_iteration "" 1000 1 transactions builtin)"
-	record "instructions per transaction of the pgbench script: named / builtin" "$named_ir / $builtin_ir" \
-		"ratio $(ratio "$named_ir" "$builtin_ir"); a new name each, portable SHA-256"
+	read -r control_ir control_miss <<<"$(per_iteration "" 1000 1 transactions control)"
+	record "instructions per transaction of the pgbench script: named / control / builtin" \
+		"$named_ir / $control_ir / $builtin_ir" \
+		"ratios to the builtin $(ratio "$named_ir" "$builtin_ir") / $(ratio "$control_ir" "$builtin_ir"); a new name each, portable SHA-256"
 else
 	say "11. skipped: no valgrind (apt-get install valgrind)"
 fi
