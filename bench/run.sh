@@ -193,6 +193,13 @@ loop_ratios() {	# times scope_mode [kind kind]: "median min max" of the rounds' 
 		awk '{ print $1 / $2 }' | sort -n |
 		awk '{ v[NR] = $1 } END { printf "%.4f %.2f %.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
 }
+# Records the median of the rounds' ratios in $loop_times (named/builtin
+# unless two kinds are given) with their range, and leaves it in $loop_ratio.
+record_loop_ratio() {	# label scope_mode [kind kind]
+	local low high
+	read -r loop_ratio low high <<<"$(loop_ratios "$loop_times" "$2" "${3:-named}" "${4:-builtin}")"
+	record "$1" "$(printf '%.2f' "$loop_ratio")" "median of $loop_repeats rounds; range $low-$high"
+}
 loop_times=$(loop_sql "sql control" | timed_queries)
 pairs=$((loop_rounds * 1000))
 declare -A off_ratio=()
@@ -201,21 +208,15 @@ for scope in session xact; do
 		named=$(loop_column "$loop_times" "${scope}_${mode}_named" | median)
 		builtin=$(loop_column "$loop_times" "${scope}_${mode}_builtin" | median)
 		sql=$(loop_column "$loop_times" "${scope}_${mode}_sql" | median)
-		read -r r_median r_min r_max <<<"$(loop_ratios "$loop_times" "${scope}_$mode")"
 		ns() { awk -v t="$1" -v n="$pairs" 'BEGIN { printf "%.0f ns", t * 1e6 / n }'; }
 		record "loop $scope $mode: named (a)" "$(ns "$named")" "per pair"
 		record "loop $scope $mode: builtin on keys (b)" "$(ns "$builtin")" "per pair"
 		record "loop $scope $mode: builtin on SQL sha256 key (c)" "$(ns "$sql")" "per pair"
-		off_ratio[${scope}_$mode]=$r_median
-		record "loop $scope $mode: a/b (target <= 1.25)" "$(printf '%.2f' "$r_median")" \
-			"median of $loop_repeats rounds; range $r_min-$r_max"
+		record_loop_ratio "loop $scope $mode: a/b (target <= 1.25)" "${scope}_$mode"
+		off_ratio[${scope}_$mode]=$loop_ratio
 		record "loop $scope $mode: c/a (target >= 3)" "$(ratio "$sql" "$named")" ""
-		read -r r_median r_min r_max <<<"$(loop_ratios "$loop_times" "${scope}_$mode" control builtin)"
-		record "loop $scope $mode: d/b, the control: any extension's C function" "$(printf '%.2f' "$r_median")" \
-			"median of $loop_repeats rounds; range $r_min-$r_max"
-		read -r r_median r_min r_max <<<"$(loop_ratios "$loop_times" "${scope}_$mode" named control)"
-		record "loop $scope $mode: a/d, what advlock_named adds" "$(printf '%.2f' "$r_median")" \
-			"median of $loop_repeats rounds; range $r_min-$r_max"
+		record_loop_ratio "loop $scope $mode: d/b, the control: any extension's C function" "${scope}_$mode" control builtin
+		record_loop_ratio "loop $scope $mode: a/d, what advlock_named adds" "${scope}_$mode" named control
 	done
 done
 
@@ -357,12 +358,12 @@ pgbench_compare() {	# label clients rounds script... (the first is the reference
 		for s in "${scripts[@]:1}"; do
 			ratios[$s]+="$(ratio "$(field 1 <<<"${this[$s]}")" "$ref" 4) "
 		done
-		if [ -n "${this[untracked]:-}" ]; then
-			ratios[on_off]+="$(ratio "$(field 1 <<<"${this[named]}")" "$(field 1 <<<"${this[untracked]}")" 4) "
-		fi
-		if [ -n "${this[control]:-}" ]; then
-			ratios[named_control]+="$(ratio "$(field 1 <<<"${this[named]}")" "$(field 1 <<<"${this[control]}")" 4) "
-		fi
+		# the named script against the others it is compared with in the same round
+		for s in untracked control; do
+			if [ -n "${this[$s]:-}" ]; then
+				ratios[named_$s]+="$(ratio "$(field 1 <<<"${this[named]}")" "$(field 1 <<<"${this[$s]}")" 4) "
+			fi
+		done
 		unset this
 	done
 	for s in "${scripts[@]}"; do
@@ -375,12 +376,12 @@ pgbench_compare() {	# label clients rounds script... (the first is the reference
 		[ "$s" = control ] && target="the control: any extension's C function"
 		record_ratios "$label, $s/${scripts[0]}" "$target" "${ratios[$s]}" "${cpu[$s]}" "${cpu[${scripts[0]}]}"
 	done
-	if [ -n "${ratios[on_off]:-}" ]; then
-		record_ratios "$label, named/untracked" "track_names on / off" "${ratios[on_off]}" "${cpu[named]}" "${cpu[untracked]}"
-	fi
-	if [ -n "${ratios[named_control]:-}" ]; then
-		record_ratios "$label, named/control" "what advlock_named adds" "${ratios[named_control]}" "${cpu[named]}" "${cpu[control]}"
-	fi
+	for s in untracked control; do
+		[ -n "${ratios[named_$s]:-}" ] || continue
+		local what="what advlock_named adds"
+		[ "$s" = untracked ] && what="track_names on / off"
+		record_ratios "$label, named/$s" "$what" "${ratios[named_$s]}" "${cpu[named]}" "${cpu[$s]}"
+	done
 }
 # label target ratios cpu cpu_ref: the median of the rounds' tps ratios with
 # their range, and the ratio of the two scripts' median CPU per transaction
@@ -432,6 +433,7 @@ first_call() {	# tag; records rows
 first_call_median() {	# tag statement column(1 elapsed, 2 cpu, 3 faults)
 	awk -F'|' -v q="$2" '$2 == q { print $1 }' "$WORKDIR/first_call.$1" | field "$3" | median
 }
+ms_minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f ms", a - b }'; }	# a b
 first_call_rows() {	# tag label
 	local b n l s
 	b=$(first_call_median "$1" "${first_call_sql[1]}" 1)
@@ -442,14 +444,12 @@ first_call_rows() {	# tag label
 		"server CPU $(first_call_median "$1" "${first_call_sql[1]}" 2 | xargs printf '%.2f') ms, $(first_call_median "$1" "${first_call_sql[1]}" 3) page faults"
 	record "first call$2: named_try_lock_exclusive('x')" "$(printf '%.2f ms' "$n")" \
 		"server CPU $(first_call_median "$1" "${first_call_sql[2]}" 2 | xargs printf '%.2f') ms, $(first_call_median "$1" "${first_call_sql[2]}" 3) page faults"
-	record "first call$2: named - builtin (target <= 0.5 ms)" "$(awk -v a="$n" -v b="$b" 'BEGIN { printf "%.2f ms", a - b }')" \
+	record "first call$2: named - builtin (target <= 0.5 ms)" "$(ms_minus "$n" "$b")" \
 		"medians of $first_call_rounds fresh connections each"
 	[ "$1" = preloaded ] && return 0
-	record "first call$2: LOAD 'advlock_named' - SELECT 1" "$(awk -v a="$l" -v b="$s" 'BEGIN { printf "%.2f ms", a - b }')" \
-		"loading the module"
+	record "first call$2: LOAD 'advlock_named' - SELECT 1" "$(ms_minus "$l" "$s")" "loading the module"
 	record "first call$2: control - builtin, any extension's C function" \
-		"$(awk -v a="$(first_call_median "$1" "${first_call_sql[4]}" 1)" -v b="$b" 'BEGIN { printf "%.2f ms", a - b }')" \
-		"its module loaded by path, not preloaded"
+		"$(ms_minus "$(first_call_median "$1" "${first_call_sql[4]}" 1)" "$b")" "its module loaded by path, not preloaded"
 }
 say "4. first call in a new connection, $first_call_rounds connections per statement"
 first_call plain
@@ -668,12 +668,10 @@ say "9. with the name directory and statistics on (preloaded)"
 loop_times=$(loop_sql untracked | timed_queries)
 for scope in session xact; do
 	for mode in exclusive shared; do
-		read -r on r_min r_max <<<"$(loop_ratios "$loop_times" "${scope}_$mode")"
-		record "directory on, loop $scope $mode: a/b (target <= 1.5)" "$(printf '%.2f' "$on")" \
-			"median of $loop_repeats rounds; range $r_min-$r_max"
-		read -r r_median r_min r_max <<<"$(loop_ratios "$loop_times" "${scope}_$mode" named untracked)"
-		record "directory on, loop $scope $mode: a on / a with track_names off (target <= 1.10)" \
-			"$(printf '%.2f' "$r_median")" "median of $loop_repeats rounds; range $r_min-$r_max"
+		record_loop_ratio "directory on, loop $scope $mode: a/b (target <= 1.5)" "${scope}_$mode"
+		on=$loop_ratio
+		record_loop_ratio "directory on, loop $scope $mode: a on / a with track_names off (target <= 1.10)" \
+			"${scope}_$mode" named untracked
 		record "directory on, loop $scope $mode: a/b on / a/b off" \
 			"$(ratio "$on" "${off_ratio[${scope}_$mode]}")" "section 1 is off, minutes earlier"
 	done
@@ -764,13 +762,14 @@ if command -v valgrind >/dev/null 2>&1; then
 		echo "SELECT count(CASE WHEN $1($3) THEN $2($3) END) FROM names, generate_series(1, $4);"
 	}
 	transactions() {	# named|builtin|control count: the pgbench script's transactions, one name each
-		local i
+		local i shared exclusive hot=$hot_key quote=
+		case $1 in
+			named) shared=named_xact_lock_shared exclusive=named_xact_lock_exclusive hot="'hot'" quote="'" ;;
+			builtin) shared=pg_advisory_xact_lock_shared exclusive=pg_advisory_xact_lock ;;
+			control) shared=control_advisory_xact_lock_shared exclusive=control_advisory_xact_lock ;;
+		esac
 		for i in $(seq 1 "$2"); do
-			case $1 in
-				named) printf 'BEGIN\nSELECT named_xact_lock_shared(%s)\nSELECT named_xact_lock_exclusive(%s)\nCOMMIT\n' "'hot'" "'$i'" ;;
-				builtin) printf 'BEGIN\nSELECT pg_advisory_xact_lock_shared(%s)\nSELECT pg_advisory_xact_lock(%s)\nCOMMIT\n' "$hot_key" "$i" ;;
-				control) printf 'BEGIN\nSELECT control_advisory_xact_lock_shared(%s)\nSELECT control_advisory_xact_lock(%s)\nCOMMIT\n' "$hot_key" "$i" ;;
-			esac
+			printf 'BEGIN\nSELECT %s(%s)\nSELECT %s(%s%s%s)\nCOMMIT\n' "$shared" "$hot" "$exclusive" "$quote" "$i" "$quote"
 		done
 	}
 	for preload in "" advlock_named; do

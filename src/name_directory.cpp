@@ -566,9 +566,8 @@ CountWaitEnd(const LOCKTAG *tag, TimestampTz start, bool granted, bool deadlock)
  * needs.
  */
 pg_noinline void
-NoteNewName(const LockTarget &target, NameEntry &names_entry)
+NoteNewName(DirectoryPart *directory, const LockTarget &target, NameEntry &names_entry)
 {
-	DirectoryPart *directory = AttachedDirectory();
 	LocalKey	id;
 	LocalName  *entry;
 	bool		found;
@@ -631,7 +630,12 @@ NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 	 * First, so that without a directory the name table's entry is not read;
 	 * a session that does not track names does not create the directory.
 	 */
-	if (!track_names || Directory() == nullptr)
+	DirectoryPart *directory;
+
+	if (!track_names)
+		return;
+	directory = Directory();
+	if (directory == nullptr)
 		return;
 	/*
 	 * The name table's entry, which the lock call has just read, says all:
@@ -647,7 +651,7 @@ NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 		__builtin_prefetch(last_noted, 1);
 		return;
 	}
-	NoteNewName(target, names_entry);
+	NoteNewName(directory, target, names_entry);
 }
 
 void
