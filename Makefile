@@ -6,6 +6,7 @@ MODULE_big = advlock_named
 # .cpp, not .cc: PGXS has JIT bitcode rules for .c and .cpp only
 OBJS = \
 	src/advlock_named.o \
+	src/backend_names.o \
 	src/key_cache.o \
 	src/lock_activity.o \
 	src/lock_ops.o \

@@ -98,6 +98,13 @@ SELECT length(name) AS characters, octet_length(name) AS bytes,
 FROM named_locks() ORDER BY bytes, characters;
 SELECT named_unlock_all();
 
+-- the kept kilobyte of a cut name is another name, with its own key
+SELECT named_lock_exclusive(repeat('n', 2000));
+SELECT named_lock_key(repeat('n', 1024)) =
+	   ('x' || left(encode(sha256(convert_to(repeat('n', 1024), 'UTF8')), 'hex'), 16))::bit(64)::bigint
+	   AS kept_bytes_have_their_own_key;
+SELECT named_unlock_all();
+
 -- memory stays bounded whatever the names' lengths: 300 names of 1 MiB
 -- take under 1 MiB while held, and about as much once released, kept for
 -- reuse; past 1,024 names, those no longer held are dropped at the end of
@@ -129,6 +136,20 @@ SELECT name, mode, scope, holds FROM named_locks();
 SELECT * FROM disagreements;
 SELECT total_bytes < 32 * 1024 AS dropped_the_rest
 FROM pg_backend_memory_contexts WHERE name = 'advlock_named names';
+SELECT named_unlock_all();
+
+-- a set whose first name is new to a full table, which prunes it, still
+-- records the names after it that the table had before ('a new name' has
+-- the smaller key, so it is taken first)
+\c
+SET advlock_named.max_locks_per_session = 0;
+SELECT count(named_try_lock_exclusive('p' || g) AND named_unlock_exclusive('p' || g)) AS used
+FROM generate_series(1, 1024) g;
+SELECT named_lock_key('a new name') < named_lock_key('p1') AS new_name_first;
+SELECT named_lock_exclusive(ARRAY['p1', 'a new name']);
+RESET advlock_named.max_locks_per_session;
+SELECT name, mode, scope, holds FROM named_locks();
+SELECT * FROM disagreements;
 SELECT named_unlock_all();
 
 DROP VIEW disagreements;

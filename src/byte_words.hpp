@@ -48,6 +48,25 @@ LoadWord(const char *bytes, std::size_t length) noexcept
 		static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[length - 1])) << (8 * (length - 1));
 }
 
+/*
+ * A 64-bit hash of a byte string for a backend's own tables, a multiply per
+ * word.  Only its top bits have seen every byte, so a table indexes by those.
+ * Not stable across versions, and no defence against chosen collisions:
+ * never stored, never shown.
+ */
+inline std::uint64_t
+HashBytes(const char *bytes, std::size_t length) noexcept
+{
+	std::uint64_t h = length * 0x9E3779B97F4A7C15ULL;
+
+	for (; length > 8; bytes += 8, length -= 8)
+	{
+		h = (h ^ LoadLittle<std::uint64_t>(bytes)) * 0xC2B2AE3D27D4EB4FULL;
+		h ^= h >> 29;
+	}
+	return (h ^ LoadWord(bytes, length)) * 0x165667B19E3779F9ULL;
+}
+
 /* Whether the first length bytes of a and b are equal. */
 inline bool
 EqualBytes(const char *a, const char *b, std::size_t length) noexcept

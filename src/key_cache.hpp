@@ -3,6 +3,12 @@
  * key_cache.hpp
  *	  Recently derived name keys, so that a name in use costs no SHA-256.
  *
+ * A name the backend's name table has (a name it has locked and not yet
+ * pruned) is found there first, with its key; this cache serves the rest:
+ * names asked for without being locked, a name sharing its key with the
+ * one the table has, and a backend cycling through more names than its
+ * table keeps.
+ *
  * Short names, the common case, go to a two-way set-associative table of
  * 4,096 sets, one cache line each.  A name is stored zero-padded in three
  * words with its length in the top byte, so a lookup is a multiply-shift

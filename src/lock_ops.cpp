@@ -11,8 +11,6 @@
  * what the lock manager says.
  *
  * Glue layer; see advlock_named.cpp for the rules every glue file follows.
- * The name table's memory comes from the "advlock_named names" memory
- * context, so it shows in pg_backend_memory_contexts.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,14 +22,13 @@ extern "C" {
 #include "mb/pg_wchar.h"
 #include "storage/lock.h"
 #include "utils/guc.h"
-#include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 }
 
 #include <algorithm>
-#include <new>
 
+#include "backend_names.hpp"
 #include "lock_ops.hpp"
 #include "lock_wait.hpp"
 #include "name_directory.hpp"
@@ -40,37 +37,6 @@ extern "C" {
 
 namespace advlock_named {
 namespace {
-
-MemoryContext name_context = NULL;
-NameTable  *name_table = NULL;
-
-void *
-AllocateNameMemory(std::size_t size)
-{
-	return MemoryContextAllocExtended(name_context, size, MCXT_ALLOC_NO_OOM);
-}
-
-void
-ReleaseNameMemory(void *pointer)
-{
-	pfree(pointer);
-}
-
-/* The table, made on first use so that loading the module allocates nothing. */
-NameTable &
-Names()
-{
-	if (name_table == NULL)
-	{
-		void	   *storage;
-
-		name_context = AllocSetContextCreate(TopMemoryContext, "advlock_named names",
-											 ALLOCSET_SMALL_SIZES);
-		storage = MemoryContextAlloc(name_context, sizeof(NameTable));
-		name_table = new (storage) NameTable(Allocator{AllocateNameMemory, ReleaseNameMemory});
-	}
-	return *name_table;
-}
 
 LOCKMODE
 LockManagerMode(int mode_index)
@@ -171,13 +137,25 @@ InsertName(const LockTarget &target)
 
 	if ((size_t) stored_length > NameTable::kStoredNameBytes)
 		stored_length = pg_mbcliplen(target.name, target.name_length, NameTable::kStoredNameBytes);
-	entry = Names().Insert(target.key, std::string_view(target.name, stored_length));
+	entry = Names().Insert(target.key, std::string_view(target.name, stored_length),
+						   stored_length == target.name_length);
 	if (entry == nullptr)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory"),
 				 errdetail("Failed to remember the name of a named lock.")));
 	return entry;
+}
+
+/* The name's entry if it has one: the one its target found, unless a prune has freed it since. */
+NameEntry  *
+KnownEntry(const LockTarget &target)
+{
+	NameTable  &names = Names();
+
+	if (target.entry != nullptr && target.entry_prunes == names.PruneCount())
+		return target.entry;
+	return names.Find(target.key);
 }
 
 /*
@@ -193,7 +171,7 @@ EntryFor(const LockTarget &target)
 {
 	NameTable  &names = Names();
 	size_t		cap = (size_t) max_locks_per_session;
-	NameEntry  *entry = names.Find(target.key);
+	NameEntry  *entry = KnownEntry(target);
 
 	if (entry != nullptr && (cap == 0 || names.Count() <= cap))
 		return entry;
@@ -278,7 +256,7 @@ GiveBack(const LockTarget &target, LockMode mode, bool session)
 {
 	(void) LockRelease(&target.tag, ToLockManagerMode(mode), session);
 	if (session)
-		CountNamedSessionHold(*Names().Find(target.key), mode, -1);
+		CountNamedSessionHold(*KnownEntry(target), mode, -1);
 }
 
 /* What is left of a timeout that started at start, in the same units. */
@@ -305,10 +283,12 @@ OnResourceRelease(ResourceReleasePhase phase, bool is_commit, bool is_top_level,
 	if (phase != RESOURCE_RELEASE_AFTER_LOCKS)
 		return;
 	RestoreMessageLevels();
-	if (!is_top_level || name_table == NULL)
+	NameTable  *names = NamesIfMade();
+
+	if (!is_top_level || names == nullptr)
 		return;
-	if (name_table->Count() > std::max(NameTable::kMinPruneSize, 2 * name_table->NamedSessionCount()))
-		name_table->Prune(HeldBySessionByName, NULL);
+	if (names->Count() > std::max(NameTable::kMinPruneSize, 2 * names->NamedSessionCount()))
+		names->Prune(HeldBySessionByName, NULL);
 }
 
 bool
@@ -432,7 +412,7 @@ ReleaseNamedSessionLock(const LockTarget &target, LockMode mode)
 	released = ReleaseSessionHoldQuietly(&target.tag, ToLockManagerMode(mode));
 
 	/* None left at all means none taken by name either. */
-	entry = Names().Find(target.key);
+	entry = KnownEntry(target);
 	if (entry != nullptr)
 	{
 		if (released)

@@ -23,6 +23,7 @@ extern "C" {
 #include <algorithm>
 #include <string_view>
 
+#include "backend_names.hpp"
 #include "key_cache.hpp"
 #include "lock_target.hpp"
 #include "name_key.hpp"
@@ -77,9 +78,27 @@ TargetFromText(text *name)
 {
 	LockTarget	target;
 	char	   *converted;
+	NameTable  *names = NamesIfMade();
 
 	target.name = VARDATA_ANY(name);
 	target.name_length = VARSIZE_ANY_EXHDR(name);
+	target.fingerprint = 0;
+
+	/*
+	 * A name this backend has locked before, and still remembers, was
+	 * checked and its key derived then: its entry has the key.
+	 */
+	target.entry = nullptr;
+	target.entry_prunes = 0;
+	if (names != nullptr)
+		target.entry = names->FindName(std::string_view(target.name, target.name_length));
+	if (target.entry != nullptr)
+	{
+		target.entry_prunes = names->PruneCount();
+		target.key = target.entry->key;
+		target.tag = AdvisoryTag(target.key);
+		return target;
+	}
 
 	std::string_view utf8_name = KeyBytes(target.name, target.name_length, &converted);
 	size_t		utf8_length = utf8_name.size();
@@ -103,7 +122,6 @@ TargetFromText(text *name)
 			break;
 	}
 
-	target.fingerprint = 0;
 	target.key = key_cache.Key(utf8_name, &target.fingerprint);
 	target.tag = AdvisoryTag(target.key);
 	if (converted != NULL)

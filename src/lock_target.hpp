@@ -21,6 +21,10 @@ struct LockTarget
 	const char *name;			/* server encoding, as the caller wrote it */
 	int			name_length;
 	uint64		fingerprint;	/* NameFingerprint's, when deriving the key gave it; else 0 */
+	/* the name table's entry of the name, if reading it found one, ... */
+	NameEntry  *entry;
+	/* ... good while the table's PruneCount() is still this */
+	uint64		entry_prunes;
 };
 
 /* Reads argument argno; raises an ERROR for a NULL, empty or oversize name. */

@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "byte_words.hpp"
+
 namespace advlock_named {
 namespace {
 
@@ -19,10 +21,24 @@ EntryBytes(std::size_t name_length) noexcept
 	return offsetof(NameEntry, name) + (name_length > 0 ? name_length : 1);
 }
 
+std::uint64_t
+NameHash(std::string_view name) noexcept
+{
+	return HashBytes(name.data(), name.size());
+}
+
+bool
+HasName(const NameEntry &entry, std::string_view name) noexcept
+{
+	return entry.whole_name && entry.name_length == name.size() &&
+		EqualBytes(entry.name, name.data(), name.size());
+}
+
 } // namespace
 
 NameTable::~NameTable()
 {
+	/* the index by key has every entry */
 	for (std::size_t i = 0; i < slot_count_; i++)
 		if (slots_[i].entry != nullptr)
 			FreeEntry(slots_[i].entry);
@@ -41,28 +57,45 @@ NameTable::SlotsFor(std::size_t count) noexcept
 	return size;
 }
 
+/* Both indexes' slots, size each. */
 NameTable::Slot *
 NameTable::AllocateSlots(std::size_t size) noexcept
 {
-	Slot	   *slots = static_cast<Slot *>(allocator_.allocate(size * sizeof(Slot)));
+	Slot	   *slots = static_cast<Slot *>(allocator_.allocate(2 * size * sizeof(Slot)));
 
 	if (slots != nullptr)
-		std::memset(slots, 0, size * sizeof(Slot));
+		std::memset(static_cast<void *>(slots), 0, 2 * size * sizeof(Slot));
 	return slots;
 }
 
+/* Adds entry to one index, at the first free slot from home on. */
+void
+NameTable::PlaceIn(Slot *slots, std::size_t size, std::size_t home, std::uint64_t hash,
+				   NameEntry *entry) noexcept
+{
+	std::size_t i = home;
+
+	while (slots[i].entry != nullptr)
+		i = (i + 1) & (size - 1);
+	slots[i] = Slot{hash, entry};
+}
+
+/* Adds entry to both indexes (to the one by name only when it has its whole name). */
 void
 NameTable::Place(Slot *slots, std::size_t size, NameEntry *entry) noexcept
 {
-	std::size_t mask = size - 1;
-	std::size_t i = static_cast<std::uint64_t>(entry->key) & mask;
+	std::uint64_t key = static_cast<std::uint64_t>(entry->key);
 
-	while (slots[i].entry != nullptr)
-		i = (i + 1) & mask;
-	slots[i] = Slot{entry->key, entry};
+	PlaceIn(slots, size, KeyHome(key, size), key, entry);
+	if (entry->whole_name)
+	{
+		std::uint64_t hash = NameHash(entry->Name());
+
+		PlaceIn(slots + size, size, NameHome(hash, size), hash, entry);
+	}
 }
 
-/* Moves every entry into a new array of size slots; false leaves all as it was. */
+/* Moves every entry into new indexes of size slots; false leaves all as it was. */
 bool
 NameTable::Resize(std::size_t size) noexcept
 {
@@ -76,11 +109,11 @@ NameTable::Resize(std::size_t size) noexcept
 	if (slots_ != nullptr)
 	{
 		allocator_.release(slots_);
-		allocated_bytes_ -= slot_count_ * sizeof(Slot);
+		allocated_bytes_ -= 2 * slot_count_ * sizeof(Slot);
 	}
 	slots_ = slots;
 	slot_count_ = size;
-	allocated_bytes_ += size * sizeof(Slot);
+	allocated_bytes_ += 2 * size * sizeof(Slot);
 	return true;
 }
 
@@ -101,19 +134,42 @@ NameTable::Find(std::int64_t key) const noexcept
 
 	std::size_t mask = slot_count_ - 1;
 
-	for (std::size_t i = static_cast<std::uint64_t>(key) & mask;; i = (i + 1) & mask)
+	for (std::size_t i = KeyHome(static_cast<std::uint64_t>(key), slot_count_);; i = (i + 1) & mask)
 	{
 		const Slot &slot = slots_[i];
 
 		if (slot.entry == nullptr)
 			return nullptr;
-		if (slot.key == key)
+		if (slot.hash == static_cast<std::uint64_t>(key))
 			return last_found_ = slot.entry;
 	}
 }
 
 NameEntry *
-NameTable::Insert(std::int64_t key, std::string_view name) noexcept
+NameTable::FindName(std::string_view name) const noexcept
+{
+	if (last_found_ != nullptr && HasName(*last_found_, name))
+		return last_found_;
+	if (slot_count_ == 0)
+		return nullptr;
+
+	const Slot *name_slots = slots_ + slot_count_;
+	std::uint64_t hash = NameHash(name);
+	std::size_t mask = slot_count_ - 1;
+
+	for (std::size_t i = NameHome(hash, slot_count_);; i = (i + 1) & mask)
+	{
+		const Slot &slot = name_slots[i];
+
+		if (slot.entry == nullptr)
+			return nullptr;
+		if (slot.hash == hash && HasName(*slot.entry, name))
+			return last_found_ = slot.entry;
+	}
+}
+
+NameEntry *
+NameTable::Insert(std::int64_t key, std::string_view name, bool whole_name) noexcept
 {
 	NameEntry  *entry;
 
@@ -131,6 +187,7 @@ NameTable::Insert(std::int64_t key, std::string_view name) noexcept
 	entry->directory_generation = 0;
 	entry->directory_role = 0;
 	entry->name_length = static_cast<std::uint32_t>(name.size());
+	entry->whole_name = whole_name;
 	std::memcpy(entry->name, name.data(), name.size());
 	Place(slots_, slot_count_, entry);
 	count_++;
@@ -164,6 +221,7 @@ NameTable::Prune(bool (*is_held) (const NameEntry &entry, void *context), void *
 		}
 
 	last_found_ = nullptr;
+	prune_count_++;
 
 	/* without memory for a right-sized array nothing is pruned this time */
 	size = SlotsFor(kept);
@@ -188,7 +246,7 @@ NameTable::Prune(bool (*is_held) (const NameEntry &entry, void *context), void *
 	}
 	if (slots_ != nullptr)
 		allocator_.release(slots_);
-	allocated_bytes_ = allocated_bytes_ - slot_count_ * sizeof(Slot) + size * sizeof(Slot);
+	allocated_bytes_ = allocated_bytes_ - 2 * slot_count_ * sizeof(Slot) + 2 * size * sizeof(Slot);
 	slots_ = slots;
 	slot_count_ = size;
 	count_ = kept;

@@ -15,6 +15,11 @@
  * the glue in lock_ops.cpp for when it prunes).  A stored name is cut to
  * kStoredNameBytes; the key stays authoritative.
  *
+ * An entry is found by its key and, when its name is stored whole, by its
+ * name as well: a name this backend has locked before then costs one index
+ * slot and the entry itself, which the lock needs anyway, instead of a trip
+ * through the key cache first (issue 13: one cache line fewer a lock).
+ *
  * Pure C++: no PostgreSQL header may be included here, nothing throws, and
  * all memory comes from the allocator the table is given, so the glue can
  * account it to a memory context of its own.
@@ -58,6 +63,7 @@ struct NameEntry
 	std::uint32_t directory_generation;
 	std::uint32_t directory_role;
 	std::uint32_t name_length;	/* bytes stored in name */
+	bool		whole_name;		/* name is not cut: the entry is findable by it */
 	bool		kept;			/* scratch for Prune */
 	char		name[1];		/* name_length bytes, not terminated */
 
@@ -94,10 +100,18 @@ public:
 	NameEntry  *Find(std::int64_t key) const noexcept;
 
 	/*
-	 * Adds an entry for a key that has none; name must be at most
-	 * kStoredNameBytes long.  Returns nullptr when memory runs out.
+	 * The entry inserted with exactly these name bytes, uncut, or nullptr;
+	 * never allocates.  Another name of the same key is not found here (it
+	 * finds the entry by its key).
 	 */
-	NameEntry  *Insert(std::int64_t key, std::string_view name) noexcept;
+	NameEntry  *FindName(std::string_view name) const noexcept;
+
+	/*
+	 * Adds an entry for a key that has none; name must be at most
+	 * kStoredNameBytes long, and whole_name says whether it is the name as
+	 * given or cut to fit.  Returns nullptr when memory runs out.
+	 */
+	NameEntry  *Insert(std::int64_t key, std::string_view name, bool whole_name = true) noexcept;
 
 	std::size_t Count() const noexcept { return count_; }
 
@@ -120,6 +134,12 @@ public:
 	 */
 	void		Prune(bool (*is_held) (const NameEntry &entry, void *context), void *context) noexcept;
 
+	/*
+	 * How many prunes have run: an entry pointer taken when this was n is
+	 * good while it is still n.
+	 */
+	std::uint64_t PruneCount() const noexcept { return prune_count_; }
+
 	/* Calls visit(entry, context) for every entry, in no particular order. */
 	void		ForEach(void (*visit) (NameEntry &entry, void *context), void *context) const noexcept;
 
@@ -128,18 +148,29 @@ public:
 
 private:
 	/*
-	 * Open addressing with linear probing over a power-of-two array of
-	 * slots.  Keys are SHA-256 output, so the low bits are the hash.  A slot
-	 * repeats its entry's key, so a probe reads no entry but the one found.
+	 * Two indexes, each open addressing with linear probing over a power-of-
+	 * two array of slot_count_ slots, allocated as one array: by key, then
+	 * by name.  A slot repeats its entry's hash, so a probe reads no entry
+	 * but the one found.  Keys are SHA-256 output, so a key's low bits are
+	 * its hash; a name's is HashBytes, whose top bits are.
 	 */
 	struct Slot
 	{
-		std::int64_t key;
+		std::uint64_t hash;
 		NameEntry  *entry;		/* nullptr: free */
 	};
 
 	Slot	   *AllocateSlots(std::size_t size) noexcept;
-	void		Place(Slot *slots, std::size_t size, NameEntry *entry) noexcept;
+	/* Where a probe starts: a key's low bits, a name hash's top bits (see HashBytes). */
+	static std::size_t KeyHome(std::uint64_t key, std::size_t size) noexcept { return key & (size - 1); }
+	static std::size_t NameHome(std::uint64_t hash, std::size_t size) noexcept
+	{
+		return hash >> (64 - __builtin_ctzll(size));
+	}
+
+	static void PlaceIn(Slot *slots, std::size_t size, std::size_t home, std::uint64_t hash,
+						NameEntry *entry) noexcept;
+	static void Place(Slot *slots, std::size_t size, NameEntry *entry) noexcept;
 	bool		Resize(std::size_t size) noexcept;
 	void		FreeEntry(NameEntry *entry) noexcept;
 
@@ -153,6 +184,7 @@ private:
 	std::size_t named_session_count_ = 0;
 	std::size_t prune_at_ = kMinPruneSize;
 	std::size_t allocated_bytes_ = 0;
+	std::uint64_t prune_count_ = 0;
 };
 
 } // namespace advlock_named

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
@@ -289,6 +290,58 @@ TEST(NameTable, InsertFindAndNames)
 	EXPECT_EQ(entry->named_session_holds[0], 0);
 	EXPECT_EQ(table.Count(), 1u);
 	EXPECT_EQ(table.Find(8), nullptr);
+	EXPECT_EQ(table.FindName("job"), entry);
+	EXPECT_EQ(table.FindName("jo"), nullptr);
+	EXPECT_EQ(table.FindName("jobs"), nullptr);
+}
+
+/* Every name found by its bytes, of every length the hash reads apart, and no other. */
+TEST(NameTable, FindNameFindsEveryWholeNameAndNothingElse)
+{
+	NameTable	table(kCounting);
+	std::map<std::string, std::int64_t> keys;
+
+	for (int i = 0; i < 3000; i++)
+	{
+		/* one prefix, so that only the last bytes differ */
+		std::string name = std::string(i % 40, 'p') + "item-" + std::to_string(i);
+
+		keys[name] = i;
+		ASSERT_NE(table.Insert(i, name), nullptr);
+	}
+	for (const auto &[name, key] : keys)
+	{
+		NameEntry  *entry = table.FindName(name);
+
+		ASSERT_NE(entry, nullptr) << name;
+		EXPECT_EQ(entry->key, key);
+		for (const std::string &other : {name + "0", name.substr(1), name.substr(0, name.size() - 1)})
+		{
+			auto		known = keys.find(other);
+
+			EXPECT_EQ(table.FindName(other), known == keys.end() ? nullptr : table.Find(known->second))
+				<< other;
+		}
+	}
+}
+
+/*
+ * A name kept cut is not the name of its kept bytes, which are another
+ * name with another key: it is found by key only, even as the entry found
+ * last.
+ */
+TEST(NameTable, CutNameIsFoundByKeyOnly)
+{
+	NameTable	table(kCounting);
+	NameEntry  *cut = table.Insert(1, "abc", false);
+
+	ASSERT_NE(cut, nullptr);
+	EXPECT_EQ(table.FindName("abc"), nullptr);
+	ASSERT_NE(table.Insert(2, "abcd"), nullptr);
+	EXPECT_EQ(table.FindName("abc"), nullptr);
+	EXPECT_EQ(table.Find(1), cut);
+	EXPECT_EQ(table.FindName("abc"), nullptr);
+	EXPECT_EQ(table.FindName("abcd"), table.Find(2));
 }
 
 TEST(NameTable, NamedSessionCountFollowsEveryMode)
@@ -351,7 +404,9 @@ TEST(NameTable, PruneKeepsExactlyTheHeldEntriesFindable)
 			held.insert(key);
 	}
 	EXPECT_TRUE(table.WantsPrune());
+	EXPECT_EQ(table.PruneCount(), 0u);
 	table.Prune(InHeldSet, &held);
+	EXPECT_EQ(table.PruneCount(), 1u);
 
 	EXPECT_EQ(table.Count(), held.size());
 	for (std::size_t i = 0; i < keys.size(); i++)
@@ -365,6 +420,7 @@ TEST(NameTable, PruneKeepsExactlyTheHeldEntriesFindable)
 		}
 		else
 			EXPECT_EQ(entry, nullptr) << i;
+		EXPECT_EQ(table.FindName(std::to_string(i)), entry) << i;
 	}
 	EXPECT_FALSE(table.WantsPrune());
 }
