@@ -19,7 +19,6 @@ namespace advlock_named {
 namespace {
 
 MemoryContext name_context = NULL;
-NameTable  *name_table = NULL;
 
 void *
 AllocateNameMemory(std::size_t size)
@@ -35,26 +34,19 @@ ReleaseNameMemory(void *pointer)
 
 } // namespace
 
-/* Made on first use, so that loading the module allocates nothing. */
-NameTable &
-Names()
-{
-	if (name_table == NULL)
-	{
-		void	   *storage;
+NameTable  *made_names = nullptr;
 
-		name_context = AllocSetContextCreate(TopMemoryContext, "advlock_named names",
-											 ALLOCSET_SMALL_SIZES);
-		storage = MemoryContextAlloc(name_context, sizeof(NameTable));
-		name_table = new (storage) NameTable(Allocator{AllocateNameMemory, ReleaseNameMemory});
-	}
-	return *name_table;
-}
-
-NameTable *
-NamesIfMade()
+/* On first use, so that loading the module allocates nothing. */
+pg_noinline NameTable &
+MakeNames()
 {
-	return name_table;
+	void	   *storage;
+
+	name_context = AllocSetContextCreate(TopMemoryContext, "advlock_named names",
+										 ALLOCSET_SMALL_SIZES);
+	storage = MemoryContextAlloc(name_context, sizeof(NameTable));
+	made_names = new (storage) NameTable(Allocator{AllocateNameMemory, ReleaseNameMemory});
+	return *made_names;
 }
 
 } // namespace advlock_named

@@ -73,34 +73,16 @@ KeyBytes(const char *name, int length, char **converted)
 	return std::string_view(utf8, strlen(utf8));
 }
 
-LockTarget
-TargetFromText(text *name)
+/*
+ * The key of a name the name table does not have by name: the name checked,
+ * converted to UTF-8 if the database is not, and looked up in the key cache.
+ * Apart, so that a name the table has saves none of the registers this needs.
+ */
+pg_noinline void
+DeriveKey(LockTarget *target)
 {
-	LockTarget	target;
 	char	   *converted;
-	NameTable  *names = NamesIfMade();
-
-	target.name = VARDATA_ANY(name);
-	target.name_length = VARSIZE_ANY_EXHDR(name);
-	target.fingerprint = 0;
-
-	/*
-	 * A name this backend has locked before, and still remembers, was
-	 * checked and its key derived then: its entry has the key.
-	 */
-	target.entry = nullptr;
-	target.entry_prunes = 0;
-	if (names != nullptr)
-		target.entry = names->FindName(std::string_view(target.name, target.name_length));
-	if (target.entry != nullptr)
-	{
-		target.entry_prunes = names->PruneCount();
-		target.key = target.entry->key;
-		target.tag = AdvisoryTag(target.key);
-		return target;
-	}
-
-	std::string_view utf8_name = KeyBytes(target.name, target.name_length, &converted);
+	std::string_view utf8_name = KeyBytes(target->name, target->name_length, &converted);
 	size_t		utf8_length = utf8_name.size();
 
 	switch (CheckName(utf8_name))
@@ -122,10 +104,37 @@ TargetFromText(text *name)
 			break;
 	}
 
-	target.key = key_cache.Key(utf8_name, &target.fingerprint);
-	target.tag = AdvisoryTag(target.key);
+	target->key = key_cache.Key(utf8_name, &target->fingerprint);
 	if (converted != NULL)
 		pfree(converted);
+}
+
+LockTarget
+TargetFromText(text *name)
+{
+	LockTarget	target;
+	NameTable  *names = NamesIfMade();
+
+	target.name = VARDATA_ANY(name);
+	target.name_length = VARSIZE_ANY_EXHDR(name);
+	target.fingerprint = 0;
+	target.entry = nullptr;
+	target.entry_prunes = 0;
+
+	/*
+	 * A name this backend has locked before, and still remembers, was
+	 * checked and its key derived then: its entry has the key.
+	 */
+	if (names != nullptr)
+		target.entry = names->FindName(std::string_view(target.name, target.name_length));
+	if (target.entry != nullptr)
+	{
+		target.entry_prunes = names->PruneCount();
+		target.key = target.entry->key;
+	}
+	else
+		DeriveKey(&target);
+	target.tag = AdvisoryTag(target.key);
 	return target;
 }
 
