@@ -18,7 +18,7 @@
  * An entry is found by its key and, when its name is stored whole, by its
  * name as well: a name this backend has locked before then costs one index
  * slot and the entry itself, which the lock needs anyway, instead of a trip
- * through the key cache first (issue 13: one cache line fewer a lock).
+ * through the key cache first (one cache line fewer a lock).
  *
  * Pure C++: no PostgreSQL header may be included here, nothing throws, and
  * all memory comes from the allocator the table is given, so the glue can
@@ -151,8 +151,8 @@ private:
 	 * Two indexes, each open addressing with linear probing over a power-of-
 	 * two array of slot_count_ slots, allocated as one array: by key, then
 	 * by name.  A slot repeats its entry's hash, so a probe reads no entry
-	 * but the one found.  Keys are SHA-256 output, so a key's low bits are
-	 * its hash; a name's is HashBytes, whose top bits are.
+	 * but the one found.  Keys are SHA-256 output, so a key's low bits
+	 * place it; a name is placed by the top bits of its HashBytes.
 	 */
 	struct Slot
 	{
@@ -161,7 +161,7 @@ private:
 	};
 
 	Slot	   *AllocateSlots(std::size_t size) noexcept;
-	/* Where a probe starts: a key's low bits, a name hash's top bits (see HashBytes). */
+	/* Where a probe starts in an index of size slots. */
 	static std::size_t KeyHome(std::uint64_t key, std::size_t size) noexcept { return key & (size - 1); }
 	static std::size_t NameHome(std::uint64_t hash, std::size_t size) noexcept
 	{
