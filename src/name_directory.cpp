@@ -340,15 +340,11 @@ SameName(const LocalName &entry, const LockTarget &target)
 		EqualBytes(entry.name, target.name, entry.name_length);
 }
 
-/*
- * Whether target is the name names_entry has, whole: a name longer than the
- * table keeps is stored cut, so its length differs and it is not.
- */
+/* Whether target is the name names_entry has, whole. */
 inline bool
 SameStoredName(const NameEntry &names_entry, const LockTarget &target)
 {
-	return names_entry.name_length == (uint32) target.name_length &&
-		EqualBytes(names_entry.name, target.name, names_entry.name_length);
+	return names_entry.HasName(std::string_view(target.name, target.name_length));
 }
 
 /* This backend used another name with the key of entry: once per pair, warn and count. */

@@ -10,8 +10,6 @@
 #include <cstddef>
 #include <cstring>
 
-#include "byte_words.hpp"
-
 namespace advlock_named {
 namespace {
 
@@ -25,13 +23,6 @@ std::uint64_t
 NameHash(std::string_view name) noexcept
 {
 	return HashBytes(name.data(), name.size());
-}
-
-bool
-HasName(const NameEntry &entry, std::string_view name) noexcept
-{
-	return entry.whole_name && entry.name_length == name.size() &&
-		EqualBytes(entry.name, name.data(), name.size());
 }
 
 } // namespace
@@ -61,10 +52,10 @@ NameTable::SlotsFor(std::size_t count) noexcept
 NameTable::Slot *
 NameTable::AllocateSlots(std::size_t size) noexcept
 {
-	Slot	   *slots = static_cast<Slot *>(allocator_.allocate(2 * size * sizeof(Slot)));
+	Slot	   *slots = static_cast<Slot *>(allocator_.allocate(IndexBytes(size)));
 
 	if (slots != nullptr)
-		std::memset(static_cast<void *>(slots), 0, 2 * size * sizeof(Slot));
+		std::memset(static_cast<void *>(slots), 0, IndexBytes(size));
 	return slots;
 }
 
@@ -109,11 +100,11 @@ NameTable::Resize(std::size_t size) noexcept
 	if (slots_ != nullptr)
 	{
 		allocator_.release(slots_);
-		allocated_bytes_ -= 2 * slot_count_ * sizeof(Slot);
+		allocated_bytes_ -= IndexBytes(slot_count_);
 	}
 	slots_ = slots;
 	slot_count_ = size;
-	allocated_bytes_ += 2 * size * sizeof(Slot);
+	allocated_bytes_ += IndexBytes(size);
 	return true;
 }
 
@@ -148,7 +139,7 @@ NameTable::Find(std::int64_t key) const noexcept
 NameEntry *
 NameTable::FindName(std::string_view name) const noexcept
 {
-	if (last_found_ != nullptr && HasName(*last_found_, name))
+	if (last_found_ != nullptr && last_found_->HasName(name))
 		return last_found_;
 	if (slot_count_ == 0)
 		return nullptr;
@@ -163,7 +154,7 @@ NameTable::FindName(std::string_view name) const noexcept
 
 		if (slot.entry == nullptr)
 			return nullptr;
-		if (slot.hash == hash && HasName(*slot.entry, name))
+		if (slot.hash == hash && slot.entry->HasName(name))
 			return last_found_ = slot.entry;
 	}
 }
@@ -246,7 +237,7 @@ NameTable::Prune(bool (*is_held) (const NameEntry &entry, void *context), void *
 	}
 	if (slots_ != nullptr)
 		allocator_.release(slots_);
-	allocated_bytes_ = allocated_bytes_ - 2 * slot_count_ * sizeof(Slot) + 2 * size * sizeof(Slot);
+	allocated_bytes_ = allocated_bytes_ - IndexBytes(slot_count_) + IndexBytes(size);
 	slots_ = slots;
 	slot_count_ = size;
 	count_ = kept;

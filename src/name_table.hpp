@@ -32,6 +32,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "byte_words.hpp"
+
 namespace advlock_named {
 
 enum class LockMode : std::uint8_t
@@ -68,6 +70,13 @@ struct NameEntry
 	char		name[1];		/* name_length bytes, not terminated */
 
 	std::string_view Name() const noexcept { return std::string_view(name, name_length); }
+
+	/* Whether other is this entry's name, whole (a cut name is none of its prefixes). */
+	bool		HasName(std::string_view other) const noexcept
+	{
+		return whole_name && name_length == other.size() && EqualBytes(name, other.data(), other.size());
+	}
+
 	bool		HasNamedSessionHolds() const noexcept
 	{
 		return named_session_holds[0] > 0 || named_session_holds[1] > 0;
@@ -159,6 +168,9 @@ private:
 		std::uint64_t hash;
 		NameEntry  *entry;		/* nullptr: free */
 	};
+
+	/* Bytes of both indexes at size slots each. */
+	static std::size_t IndexBytes(std::size_t size) noexcept { return 2 * size * sizeof(Slot); }
 
 	Slot	   *AllocateSlots(std::size_t size) noexcept;
 	/* Where a probe starts in an index of size slots. */
