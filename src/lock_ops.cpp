@@ -166,8 +166,8 @@ KnownEntry(const LockTarget &target)
  * (advlock_named.max_locks_per_session) is checked against it, pruning
  * first when it is reached.
  */
-NameEntry  *
-EntryFor(const LockTarget &target)
+pg_noinline NameEntry *
+FindOrMakeEntry(const LockTarget &target)
 {
 	NameTable  &names = Names();
 	size_t		cap = (size_t) max_locks_per_session;
@@ -188,24 +188,38 @@ EntryFor(const LockTarget &target)
 }
 
 /*
- * Takes one lock in the lock manager and counts the outcome in the name
- * directory's statistics.  A free lock never pays for the wait's error
- * handling or the timed wait's subtransaction.
+ * FindOrMakeEntry, with its common case apart so that a lock request pays no
+ * call for it: the name found its entry, still current, below the cap.
  */
-bool
-TakeLock(const LOCKTAG *tag, LOCKMODE lockmode, bool session, int timeout_ms)
+inline NameEntry *
+EntryFor(const LockTarget &target)
+{
+	if (target.entry != nullptr && target.entry_prunes == Names().PruneCount() &&
+		(max_locks_per_session == 0 || Names().Count() <= (size_t) max_locks_per_session))
+		return target.entry;
+	return FindOrMakeEntry(target);
+}
+
+/*
+ * Takes one lock in the lock manager and counts the outcome in the name
+ * directory's statistics, in the record NoteNameUsed gave.  A free lock
+ * never pays for the wait's error handling or the timed wait's
+ * subtransaction.
+ */
+pg_attribute_always_inline bool
+TakeLock(const LOCKTAG *tag, LOCKMODE lockmode, bool session, int timeout_ms, LocalName *use)
 {
 	if (LockAcquire(tag, lockmode, session, true) != LOCKACQUIRE_NOT_AVAIL)
 	{
-		CountAcquired(tag);
+		CountAcquired(use);
 		return true;
 	}
 	if (timeout_ms == 0)
 	{
-		CountTryFailed(tag);
+		CountTryFailed(use);
 		return false;
 	}
-	return WaitForLockCounted(tag, lockmode, session, timeout_ms);
+	return WaitForLockCounted(tag, lockmode, session, timeout_ms, use);
 }
 
 void
@@ -344,11 +358,12 @@ AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeo
 {
 	bool		session = scope == Scope::kSession;
 	NameEntry  *entry;
+	LocalName  *use;
 
 	PreventUseInParallelWorker();
 	entry = EntryFor(target);
-	NoteNameUsed(target, *entry);
-	if (!TakeLock(&target.tag, ToLockManagerMode(mode), session, timeout_ms))
+	use = NoteNameUsed(target, *entry);
+	if (!TakeLock(&target.tag, ToLockManagerMode(mode), session, timeout_ms, use))
 		return false;
 	if (session)
 		CountNamedSessionHold(*entry, mode, 1);
@@ -371,11 +386,10 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 		for (; taken < count; taken++)
 		{
 			NameEntry  *entry = EntryFor(targets[taken]);
-
-			NoteNameUsed(targets[taken], *entry);
+			LocalName  *use = NoteNameUsed(targets[taken], *entry);
 
 			if (!TakeLock(&targets[taken].tag, ToLockManagerMode(mode), session,
-						  RemainingTimeout(timeout_ms, start)))
+						  RemainingTimeout(timeout_ms, start), use))
 			{
 				complete = false;
 				break;

@@ -50,10 +50,6 @@ extern "C" {
 #include "pg_compat.hpp"
 
 namespace advlock_named {
-namespace {
-
-/* The local record is cleared (after a flush) when it reaches this many names. */
-constexpr uint32 kMaxLocalNames = 4096;
 
 struct LocalKey
 {
@@ -63,9 +59,9 @@ struct LocalKey
 
 /*
  * One name this backend used under one role.  The first cache line holds
- * what every lock call on a published name reads or writes: the checks of
- * NoteNameUsed (with a name of up to 14 bytes) and the count of plain
- * acquisitions; the rest of the name follows.  Three cache lines in all:
+ * what every lock call on a published name writes, the count of plain
+ * acquisitions, and a name of up to 14 bytes for the checks of a name new
+ * to the name table; the rest of the name follows.  Three cache lines in all:
  * every name new to a backend writes a fresh entry, and in a backend that
  * takes many names a fresh page of them costs a page fault.
  */
@@ -88,6 +84,11 @@ struct alignas(64) LocalName
 static_assert(offsetof(LocalName, name) + 14 <= 64, "the hot fields and a short name share a cache line");
 static_assert(sizeof(LocalName) == 3 * 64, "a name takes three cache lines");
 
+namespace {
+
+/* The local record is cleared (after a flush) when it reaches this many names. */
+constexpr uint32 kMaxLocalNames = 4096;
+
 /*
  * What few names need, apart, in an array parallel to the entries: its
  * pages are touched only by names that waited, failed a try or collided.
@@ -103,7 +104,6 @@ using LocalNames = LocalIndex<LocalName>;
 LocalNames *local_names = NULL;
 LocalName  *local_entries = NULL;	/* local_names's entries, in order */
 RareCounts *local_rare = NULL;	/* local_rare[i] goes with local_entries[i] */
-LocalName  *last_noted = NULL;	/* the entry NoteNameUsed saw last, for the Count calls */
 
 /*
  * The name table links a name to its entry here only while the entry is
@@ -147,7 +147,6 @@ void
 ClearLocalNames()
 {
 	local_names->Clear();
-	last_noted = NULL;
 	pending_names = NULL;
 	local_names_generation++;
 }
@@ -156,29 +155,6 @@ LocalKey
 MakeLocalKey(int64 key)
 {
 	return LocalKey{key, GetUserId()};
-}
-
-int64
-KeyOfTag(const LOCKTAG *tag)
-{
-	return (int64) (((uint64) tag->locktag_field2 << 32) | tag->locktag_field3);
-}
-
-/*
- * The local entry for a tag under the current role, or NULL, also while the
- * session does not track names; never raises an ERROR.
- */
-LocalName  *
-LocalFor(const LOCKTAG *tag)
-{
-	LocalKey	id;
-
-	if (local_names == NULL || !track_names)
-		return NULL;
-	id = MakeLocalKey(KeyOfTag(tag));
-	if (last_noted != NULL && last_noted->id.key == id.key && last_noted->id.role == id.role)
-		return last_noted;
-	return local_names->Find(id.key, id.role);
 }
 
 /*
@@ -527,9 +503,8 @@ OnBackendExit(int code, Datum arg)
 }
 
 void
-CountWaitEnd(const LOCKTAG *tag, TimestampTz start, bool granted, bool deadlock)
+CountWaitEnd(LocalName *entry, TimestampTz start, bool granted, bool deadlock)
 {
-	LocalName  *entry = LocalFor(tag);
 	NameCounts *rare;
 	TimestampTz now;
 	int64		waited_us;
@@ -563,7 +538,7 @@ CountWaitEnd(const LOCKTAG *tag, TimestampTz start, bool granted, bool deadlock)
  * taking NoteNameUsed's as an argument (which costs a lock+unlock pair
  * without a directory 15 more instructions, by callgrind).
  */
-pg_noinline void
+pg_noinline LocalName *
 NoteNewName(const LockTarget &target, NameEntry &names_entry)
 {
 	DirectoryPart *directory = AttachedDirectory();
@@ -593,7 +568,6 @@ NoteNewName(const LockTarget &target, NameEntry &names_entry)
 		InitLocalName(entry, id, target);
 	else if (!(same_name = SameName(*entry, target)))
 		NoteLocalCollision(PartOf(directory, MyDatabaseId, id.key).table, entry, target); /* another name, the same key */
-	last_noted = entry;
 	if (!entry->published)
 		Publish(PartOf(directory, MyDatabaseId, id.key), entry);
 
@@ -609,6 +583,7 @@ NoteNewName(const LockTarget &target, NameEntry &names_entry)
 		names_entry.directory_generation = local_names_generation;
 		names_entry.directory_role = id.role;
 	}
+	return entry;
 }
 
 } // namespace
@@ -622,7 +597,7 @@ InitNameDirectory()
 	RegisterXactCallback(OnTransactionEnd, NULL);
 }
 
-void
+LocalName  *
 NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 {
 	/*
@@ -630,54 +605,54 @@ NoteNameUsed(const LockTarget &target, NameEntry &names_entry)
 	 * a session that does not track names does not create the directory.
 	 */
 	if (!track_names || Directory() == nullptr)
-		return;
+		return nullptr;
 	/*
 	 * The name table's entry, which the lock call has just read, says all:
 	 * no look at our own record, whose line the count after the lock writes
 	 * (so it is fetched meanwhile).  A name sharing the key of another is
-	 * told apart by the name table's copy, and goes the long way.
+	 * told apart by the name table's copy, and goes the long way; the entry
+	 * the request's name was found at (target.entry) has that name whole,
+	 * and so has one EntryFor made from target after a prune freed it.
 	 */
 	if (names_entry.directory_generation == local_names_generation &&
 		names_entry.directory_entry != NULL && names_entry.directory_role == GetUserId() &&
-		SameStoredName(names_entry, target))
+		(&names_entry == target.entry || SameStoredName(names_entry, target)))
 	{
-		last_noted = static_cast<LocalName *>(names_entry.directory_entry);
-		__builtin_prefetch(last_noted, 1);
-		return;
+		LocalName  *use = static_cast<LocalName *>(names_entry.directory_entry);
+
+		__builtin_prefetch(use, 1);
+		return use;
 	}
-	NoteNewName(target, names_entry);
+	return NoteNewName(target, names_entry);
 }
 
 void
-CountAcquired(const LOCKTAG *tag)
+CountAcquired(LocalName *use)
 {
-	LocalName  *entry = LocalFor(tag);
 	TimestampTz now;
 
-	if (entry == NULL)
+	if (use == NULL)
 		return;
 	now = CoarseNow();
-	entry->acquisitions++;
-	entry->last_acquired = now;
-	MarkPending(entry);
+	use->acquisitions++;
+	use->last_acquired = now;
+	MarkPending(use);
 	if (now - last_flush >= USECS_PER_SEC)
 		Flush();
 }
 
 void
-CountTryFailed(const LOCKTAG *tag)
+CountTryFailed(LocalName *use)
 {
-	LocalName  *entry = LocalFor(tag);
-
-	if (entry == NULL)
+	if (use == NULL)
 		return;
-	Rare(entry).other_pending.failed_tries++;
-	MarkPending(entry);
+	Rare(use).other_pending.failed_tries++;
+	MarkPending(use);
 	flush_at_transaction_end = true;
 }
 
 bool
-WaitForLockCounted(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms)
+WaitForLockCounted(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms, LocalName *use)
 {
 	TimestampTz start = GetCurrentTimestamp();
 	volatile bool granted = false;
@@ -689,12 +664,12 @@ WaitForLockCounted(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_
 	PG_CATCH();
 	{
 		if (geterrcode() == ERRCODE_T_R_DEADLOCK_DETECTED)
-			CountWaitEnd(tag, start, false, true);
+			CountWaitEnd(use, start, false, true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 
-	CountWaitEnd(tag, start, granted, false);
+	CountWaitEnd(use, start, granted, false);
 	Flush();
 	return granted;
 }

@@ -79,24 +79,31 @@ DirectoryPart *RequireDirectory();
 /* The part of directory that holds the entries of (database, key). */
 DirectoryPart &PartOf(DirectoryPart *directory, Oid database, int64 key);
 
+/* This backend's record of a name it used, where the outcomes of its requests are counted. */
+struct LocalName;
+
 /*
  * Before a lock request: publishes the name of target for this backend's
  * role once, warning about a key collision.  May raise an ERROR (out of
  * memory), so it runs before the name's lock is requested.  names_entry is
  * the name's entry in the backend's name table, where the directory keeps a
  * pointer to its own record so that a name in use needs no hash lookup.
+ * Returns that record, for the counts of the request, or nullptr when this
+ * session counts nothing.
  */
-void		NoteNameUsed(const LockTarget &target, NameEntry &names_entry);
+LocalName  *NoteNameUsed(const LockTarget &target, NameEntry &names_entry);
 
-/* After a lock request: count it.  None of these raises an ERROR. */
-void		CountAcquired(const LOCKTAG *tag);
-void		CountTryFailed(const LOCKTAG *tag);
+/* After a lock request: count it in use, if not nullptr.  None of these raises an ERROR. */
+void		CountAcquired(LocalName *use);
+void		CountTryFailed(LocalName *use);
 
 /*
- * WaitForLock (lock_wait.hpp) that also counts the wait: granted after how
- * long, timed out, or ended by a deadlock error (which is re-raised).
+ * WaitForLock (lock_wait.hpp) that also counts the wait in use: granted
+ * after how long, timed out, or ended by a deadlock error (which is
+ * re-raised).
  */
-bool		WaitForLockCounted(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms);
+bool		WaitForLockCounted(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms,
+							   LocalName *use);
 
 /* Moves this backend's pending counts into the directory. */
 void		FlushNameCounts();
