@@ -147,13 +147,27 @@ InsertName(const LockTarget &target)
 	return entry;
 }
 
+/* Whether the entry target's name was found at is still there: no prune has freed it since. */
+inline bool
+FoundEntryIsCurrent(const LockTarget &target, const NameTable &names)
+{
+	return target.entry != nullptr && target.entry_prunes == names.PruneCount();
+}
+
+/* Whether a table of count entries is within advlock_named.max_locks_per_session. */
+inline bool
+WithinCap(size_t count)
+{
+	return max_locks_per_session == 0 || count <= (size_t) max_locks_per_session;
+}
+
 /* The name's entry if it has one: the one its target found, unless a prune has freed it since. */
 NameEntry  *
 KnownEntry(const LockTarget &target)
 {
 	NameTable  &names = Names();
 
-	if (target.entry != nullptr && target.entry_prunes == names.PruneCount())
+	if (FoundEntryIsCurrent(target, names))
 		return target.entry;
 	return names.Find(target.key);
 }
@@ -173,7 +187,7 @@ FindOrMakeEntry(const LockTarget &target)
 	size_t		cap = (size_t) max_locks_per_session;
 	NameEntry  *entry = KnownEntry(target);
 
-	if (entry != nullptr && (cap == 0 || names.Count() <= cap))
+	if (entry != nullptr && WithinCap(names.Count()))
 		return entry;
 	if (entry == nullptr && !names.WantsPrune() && (cap == 0 || names.Count() < cap))
 		return InsertName(target);
@@ -194,8 +208,9 @@ FindOrMakeEntry(const LockTarget &target)
 inline NameEntry *
 EntryFor(const LockTarget &target)
 {
-	if (target.entry != nullptr && target.entry_prunes == Names().PruneCount() &&
-		(max_locks_per_session == 0 || Names().Count() <= (size_t) max_locks_per_session))
+	NameTable  &names = Names();
+
+	if (FoundEntryIsCurrent(target, names) && WithinCap(names.Count()))
 		return target.entry;
 	return FindOrMakeEntry(target);
 }
