@@ -5,6 +5,7 @@
  */
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <random>
@@ -299,6 +300,63 @@ TEST(DirectoryTable, AsksOnlyAsFarAsItEvicts)
 	EXPECT_EQ(asked, 8);
 	for (int i = 0; i < 100; i++)
 		EXPECT_EQ(table.Find(NameId{1, 1, i}) == nullptr, i >= 3 && i < 8) << i;
+}
+
+/* Says the keys in the std::set<std::int64_t> that arg points to are in use. */
+bool
+KeysInSetInUse(std::uint32_t, std::int64_t key, void *arg)
+{
+	return static_cast<const std::set<std::int64_t> *>(arg)->count(key) > 0;
+}
+
+/*
+ * Eviction against a reference: every entry in the order (usage as
+ * decayed, age), the idle ones taken until there are 5 % of the capacity;
+ * the least used all the same when none is idle.  Usages tie often, half
+ * of them decay (by one, so that no two of them come to tie), and anything
+ * from none to all of the entries is in use.
+ */
+TEST(DirectoryTable, EvictsWhatAFullSortWould)
+{
+	std::mt19937_64 random(17);
+
+	for (int round = 0; round < 200; round++)
+	{
+		constexpr int kCapacity = 200;
+		TestTable	t(kCapacity);
+		DirectoryTable  &table = *t.table;
+		std::vector<int> order(kCapacity);
+		std::vector<std::tuple<std::uint64_t, int, std::int64_t>> reference;	/* usage, age, key */
+		std::set<std::int64_t> in_use;
+		std::set<std::int64_t> expected;
+		std::uint64_t in_use_percent = std::vector<std::uint64_t>{0, 50, 95, 100}[round % 4];
+
+		for (int i = 0; i < kCapacity; i++)
+			order[i] = i;
+		std::shuffle(order.begin(), order.end(), random);
+		for (int age = 0; age < kCapacity; age++)
+		{
+			std::int64_t key = SpreadKey(order[age]);
+			std::uint64_t usage = random() % 2 ? 1 + random() % 3 : 100 + random() % 20;
+
+			table.Add(*table.Publish(NameId{1, 1, key}, 0, "n", false), Acquired(usage));
+			reference.emplace_back(usage >= 100 ? usage - 1 : usage, age, key);
+			if (random() % 100 < in_use_percent)
+				in_use.insert(key);
+		}
+		std::sort(reference.begin(), reference.end());
+		for (const auto &[usage, age, key] : reference)
+			if (expected.size() < kCapacity / 20 && in_use.count(key) == 0)
+				expected.insert(key);
+		if (expected.empty())
+			for (int i = 0; i < kCapacity / 20; i++)
+				expected.insert(std::get<2>(reference[i]));
+
+		ASSERT_EQ(table.Evict(KeysInSetInUse, &in_use), expected.size()) << "round " << round;
+		for (const auto &[usage, age, key] : reference)
+			ASSERT_EQ(table.Find(NameId{1, 1, key}) == nullptr, expected.count(key) > 0)
+				<< "round " << round << ", age " << age;
+	}
 }
 
 /*
