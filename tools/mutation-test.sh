@@ -5,21 +5,13 @@
 # cluster.  Every mutation must make at least one of them fail; one that
 # survives points at a test that cannot fail.  Reinstalls the unmutated
 # build at the end.  Takes about a minute per mutation.
+#
+# With --check it only checks that every record still applies to the
+# source (its old text occurs exactly once), which make test does, so that
+# a change to src/ cannot leave a record behind unnoticed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cluster.sh
-
-restore() {
-	make -s PG_CONFIG="$PG_CONFIG" install >/dev/null 2>&1 || true
-	cleanup
-}
-trap restore EXIT
-
-ensure_prerequisites
-ensure_client_prerequisites
-build_and_install
-make_workdir
-cluster_start
 
 # Prints the records as "name<TAB>file<TAB>old<TAB>new" lines.
 records() {
@@ -39,17 +31,41 @@ for line in open(sys.argv[1]).read().split("\n") + [""]:
 PY
 }
 
-# Replaces the one occurrence of $3 in file $2 under tree $1 with $4.
+# Fails unless $3 occurs exactly once in file $2 under tree $1; given $4,
+# replaces it with that.
 mutate() {
 	/usr/bin/python3 - "$@" <<'PY'
 import sys
-tree, path, old, new = sys.argv[1:]
+tree, path, old = sys.argv[1:4]
 text = open(tree + "/" + path).read()
 if text.count(old) != 1:
     sys.exit("%s: expected one occurrence of %r, found %d" % (path, old, text.count(old)))
-open(tree + "/" + path, "w").write(text.replace(old, new))
+if len(sys.argv) > 4:
+    open(tree + "/" + path, "w").write(text.replace(old, sys.argv[4]))
 PY
 }
+
+if [ "${1:-}" = --check ]; then
+	count=0
+	while IFS=$'\t' read -r name file old new; do
+		mutate . "$file" "$old" || die "mutation '$name' no longer applies"
+		count=$((count + 1))
+	done < <(records test/mutations.txt)
+	echo "all $count mutation records apply"
+	exit 0
+fi
+
+restore() {
+	make -s PG_CONFIG="$PG_CONFIG" install >/dev/null 2>&1 || true
+	cleanup
+}
+trap restore EXIT
+
+ensure_prerequisites
+ensure_client_prerequisites
+build_and_install
+make_workdir
+cluster_start
 
 # Runs the fast suites on the mutant in $1; fails when any of them fails.
 # A mutant that survives them runs pg_regress and the specs again with the

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test: build, install, start a throwaway cluster, run the unit tests,
-# the pg_regress suite, the isolation specs, the TAP tests, the regression
+# a check that the hand mutations still apply to the source, the
+# pg_regress suite, the isolation specs, the TAP tests, the regression
 # and isolation suites again with the library preloaded, a short torture
 # test, the differential check against the lock manager
 # (DIFFERENTIAL_SECONDS, default 20), the client recipes, PgBouncer and the
@@ -52,6 +53,7 @@ count "$(grep -cE '^\[ +OK \]' "$unit_log" || true)" \
 grep -qE '^\[  (PASSED|FAILED)  \]' "$unit_log" || count 0 1
 
 run_check release-metadata tools/check-release-metadata.sh
+run_check mutation-records tools/mutation-test.sh --check
 
 cluster_start
 say "server $("$PG_CONFIG" --version) on socket $PGHOST, port $PGPORT"
