@@ -184,19 +184,19 @@ pg_noinline NameEntry *
 FindOrMakeEntry(const LockTarget &target)
 {
 	NameTable  &names = Names();
-	size_t		cap = (size_t) max_locks_per_session;
 	NameEntry  *entry = KnownEntry(target);
 
 	if (entry != nullptr && WithinCap(names.Count()))
 		return entry;
-	if (entry == nullptr && !names.WantsPrune() && (cap == 0 || names.Count() < cap))
+	/* a new entry must leave the table within the cap */
+	if (entry == nullptr && !names.WantsPrune() && WithinCap(names.Count() + 1))
 		return InsertName(target);
 
 	PruneNames();
 	entry = names.Find(target.key);
 	if (entry != nullptr)
 		return entry;			/* still held: a re-entrant hold is not a new lock */
-	if (cap != 0 && names.Count() >= cap)
+	if (!WithinCap(names.Count() + 1))
 		ReportSessionLimit();
 	return InsertName(target);
 }
