@@ -318,18 +318,19 @@ KeysInSetInUse(std::uint32_t, std::int64_t key, void *arg)
  */
 TEST(DirectoryTable, EvictsWhatAFullSortWould)
 {
+	constexpr int kCapacity = 200;
+	constexpr std::uint64_t kInUsePercents[] = {0, 50, 95, 100};
 	std::mt19937_64 random(17);
 
 	for (int round = 0; round < 200; round++)
 	{
-		constexpr int kCapacity = 200;
 		TestTable	t(kCapacity);
 		DirectoryTable  &table = *t.table;
 		std::vector<int> order(kCapacity);
 		std::vector<std::tuple<std::uint64_t, int, std::int64_t>> reference;	/* usage, age, key */
 		std::set<std::int64_t> in_use;
 		std::set<std::int64_t> expected;
-		std::uint64_t in_use_percent = std::vector<std::uint64_t>{0, 50, 95, 100}[round % 4];
+		std::uint64_t in_use_percent = kInUsePercents[round % 4];
 
 		for (int i = 0; i < kCapacity; i++)
 			order[i] = i;
