@@ -3,24 +3,28 @@
 EXTENSION = advlock_named
 EXTVERSION = 1.3
 MODULE_big = advlock_named
-# .cpp, not .cc: PGXS has JIT bitcode rules for .c and .cpp only
-OBJS = \
-	src/advlock_named.o \
-	src/backend_names.o \
-	src/key_cache.o \
-	src/lock_activity.o \
-	src/lock_ops.o \
-	src/lock_wait.o \
-	src/lock_status.o \
-	src/lock_target.o \
-	src/name_directory.o \
-	src/name_key.o \
-	src/directory_table.o \
-	src/name_table.o \
-	src/settings.o \
-	src/shared_state.o \
-	src/sha256.o \
-	src/sql_functions.o
+# src/core is pure C++ (no PostgreSQL header, unit-tested without a
+# server); src/glue includes the server's headers and converts at the
+# boundary.  .cpp, not .cc: PGXS has JIT bitcode rules for .c and .cpp only.
+CORE_SOURCES = \
+	src/core/directory_table.cpp \
+	src/core/key_cache.cpp \
+	src/core/name_key.cpp \
+	src/core/name_table.cpp \
+	src/core/sha256.cpp
+GLUE_SOURCES = \
+	src/glue/advlock_named.cpp \
+	src/glue/backend_names.cpp \
+	src/glue/lock_activity.cpp \
+	src/glue/lock_ops.cpp \
+	src/glue/lock_status.cpp \
+	src/glue/lock_target.cpp \
+	src/glue/lock_wait.cpp \
+	src/glue/name_directory.cpp \
+	src/glue/settings.cpp \
+	src/glue/shared_state.cpp \
+	src/glue/sql_functions.cpp
+OBJS = $(CORE_SOURCES:.cpp=.o) $(GLUE_SOURCES:.cpp=.o)
 PGFILEDESC = "advlock_named - advisory locks keyed by text names"
 
 # Install scripts share sql/ with the regression inputs; "--" tells them apart.
@@ -53,6 +57,7 @@ TAP_TESTS = 1
 # files (argument, key cache, name table, lock manager call), be inlined
 # into one function per SQL entry point: about a sixth fewer of the
 # module's own instructions per lock and unlock (bench/RESULTS.md).
+PG_CPPFLAGS = -Isrc/core -Isrc/glue
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-register \
 	-fvisibility=hidden -fvisibility-inlines-hidden \
 	-fno-exceptions -fno-rtti -fno-threadsafe-statics -flto \
@@ -74,16 +79,15 @@ override BITCODE_CXXFLAGS += -std=c++17 -Wno-register
 
 # PGXS tracks no header dependencies; the headers are few, so every object
 # depends on all of them.
-$(OBJS): $(wildcard src/*.hpp)
+$(OBJS): $(wildcard src/core/*.hpp src/glue/*.hpp)
 
 EXTRA_CLEAN = results/ output_iso/ tmp_check/ tmp_check_iso/ log/ \
 	regression.diffs regression.out test/core_test
 
 # The pure C++ core, tested without a server.
-CORE_SOURCES = src/directory_table.cpp src/key_cache.cpp src/name_key.cpp src/name_table.cpp src/sha256.cpp
 CORE_TESTS = test/core_test.cpp test/directory_table_test.cpp
-test/core_test: $(CORE_TESTS) $(CORE_SOURCES) $(wildcard src/*.hpp)
-	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc -o $@ $(CORE_TESTS) $(CORE_SOURCES) \
+test/core_test: $(CORE_TESTS) $(CORE_SOURCES) $(wildcard src/core/*.hpp)
+	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc/core -o $@ $(CORE_TESTS) $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread
 
 .PHONY: unit-test test test-matrix mutation-test demo bench dist deb

@@ -29,8 +29,8 @@
  *
  * Build and run from the repository root:
  *
- *	  g++ -std=c++17 -O2 -march=native -pthread -I src -o /tmp/find_key_collision \
- *		  tools/find_key_collision.cpp src/sha256.cpp src/name_key.cpp
+ *	  g++ -std=c++17 -O2 -march=native -pthread -I src/core -o /tmp/find_key_collision \
+ *		  tools/find_key_collision.cpp src/core/sha256.cpp src/core/name_key.cpp
  *	  /tmp/find_key_collision [--threads N] [--bits K] [--seed S]
  *
  *	  --threads N  worker threads (default: the number of CPUs)
