@@ -8,6 +8,7 @@ MODULE_big = advlock_named
 # boundary.  .cpp, not .cc: PGXS has JIT bitcode rules for .c and .cpp only.
 CORE_SOURCES = \
 	src/core/directory_table.cpp \
+	src/core/hold_tally.cpp \
 	src/core/key_cache.cpp \
 	src/core/name_key.cpp \
 	src/core/name_table.cpp \
@@ -23,7 +24,8 @@ GLUE_SOURCES = \
 	src/glue/name_directory.cpp \
 	src/glue/settings.cpp \
 	src/glue/shared_state.cpp \
-	src/glue/sql_functions.cpp
+	src/glue/sql_functions.cpp \
+	src/glue/statement_holds.cpp
 OBJS = $(CORE_SOURCES:.cpp=.o) $(GLUE_SOURCES:.cpp=.o)
 PGFILEDESC = "advlock_named - advisory locks keyed by text names"
 
@@ -31,12 +33,13 @@ PGFILEDESC = "advlock_named - advisory locks keyed by text names"
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS = key session_locks xact_locks registry lock_manager bad_input interop timed_locks upgrade \
-	limits name_sets sql_ascii nonsuper directory collision
+	limits name_sets sql_ascii nonsuper directory collision failed_statement
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 # The specs that need the name directory: shared_preload_libraries on 15,
 # nothing on 17 and later (tools/run-tests.sh picks).
 ISOLATION_BASE = shared_exclusive fair_queue scopes deadlock builtin_interop \
-	timed_wait timed_fairness timed_deadlock set_order timed_set_giveback wait_order
+	timed_wait timed_fairness timed_deadlock set_order timed_set_giveback wait_order \
+	statement_failure_frees
 ISOLATION_DIRECTORY = lock_activity lock_stats
 ISOLATION = $(ISOLATION_BASE) $(ISOLATION_DIRECTORY)
 ISOLATION_OPTS = --load-extension=$(EXTENSION)
@@ -85,7 +88,7 @@ EXTRA_CLEAN = results/ output_iso/ tmp_check/ tmp_check_iso/ log/ \
 	regression.diffs regression.out test/core_test
 
 # The pure C++ core, tested without a server.
-CORE_TESTS = test/core_test.cpp test/directory_table_test.cpp
+CORE_TESTS = test/core_test.cpp test/directory_table_test.cpp test/hold_tally_test.cpp
 test/core_test: $(CORE_TESTS) $(CORE_SOURCES) $(wildcard src/core/*.hpp)
 	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc/core -o $@ $(CORE_TESTS) $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread

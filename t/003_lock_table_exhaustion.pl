@@ -14,8 +14,12 @@ $node->append_conf('postgresql.conf', "max_locks_per_transaction = 10\nmax_conne
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION advlock_named');
 
+# The loop's error is caught, so its statement completes and keeps what it
+# took (a statement that fails gives its session locks back).
 my $runaway_loop = "DO \$\$ BEGIN FOR i IN 1..100000 LOOP "
-  . "PERFORM named_lock_exclusive('runaway-' || i); END LOOP; END \$\$;";
+  . "PERFORM named_lock_exclusive('runaway-' || i); END LOOP; "
+  . "EXCEPTION WHEN out_of_memory OR configuration_limit_exceeded THEN "
+  . "RAISE WARNING '%', SQLERRM; END \$\$;";
 
 # Another session's attempt to take one named lock: (exit code, stderr).
 sub victim
@@ -24,8 +28,7 @@ sub victim
 	return ($ret, $err);
 }
 
-# Without a limit the runaway fills the table; its session locks outlive
-# the failed statement, and nobody else gets a lock.
+# Without a limit the runaway fills the table, and nobody else gets a lock.
 my $runaway = $node->background_psql('postgres', on_error_stop => 0);
 $runaway->query("SET advlock_named.max_locks_per_session = 0");
 $runaway->query($runaway_loop);
@@ -49,6 +52,16 @@ is($runaway->query_safe('SELECT count(*) FROM named_locks()'), '100', 'it holds 
 ($ret, $err) = victim();
 is($ret, 0, 'others can still take locks');
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'and new connections work');
+
+# A runaway whose statement fails gives back everything it took.
+$runaway->query_safe("SELECT named_unlock_all()");
+$runaway->query_safe("SET advlock_named.max_locks_per_session = 0");
+$runaway->query("SELECT named_lock_exclusive('failing-' || i) FROM generate_series(1, 100000) AS i");
+like($runaway->{stderr}, qr/out of shared memory/, 'a failing runaway fills the lock table');
+$runaway->{stderr} = '';
+is($runaway->query_safe('SELECT count(*) FROM named_locks()'), '0', '... and its failed statement gives it all back');
+($ret, $err) = victim();
+is($ret, 0, 'so others work at once');
 
 $runaway->quit;
 $node->stop;

@@ -1,6 +1,8 @@
 # A lock granted in the very instant a timeout or a cancel fires: the call
 # either succeeds or fails holding nothing new, and a timed wait that lost
-# the race leaves the transaction usable.
+# the race leaves the transaction usable.  And one that fires just after
+# the call returned, in the rest of its statement: the failed statement
+# leaves nothing held either.
 #
 # The instant is made to last: gdb stops the waiter right after it leaves
 # the lock manager's sleep, when the holder has already granted it the lock
@@ -154,6 +156,42 @@ like(
 is(locks_on_race(), 'none', 'cancelled session lock: the granted lock is given back');
 is($waiter->query_safe('SELECT count(*) FROM named_locks()'),
 	'0', 'cancelled session lock: the registry agrees');
+$waiter->quit;
+
+# The rest of the statement fails after the call returned: gdb stops the
+# waiter in the statement's next function, with the lock it waited for
+# granted, until its statement timeout has passed.  The failed statement
+# gives the lock back.
+($output, $errors, $waiter) = race(
+	label => 'statement timeout after a waited grant',
+	setup => "SET statement_timeout = '${timeout}s'",
+	call => "SELECT named_lock_exclusive('race'), pg_sleep(0.1)",
+	breakpoint => 'pg_sleep',
+	while_stopped => \&outlast_timeout);
+like(
+	$errors,
+	qr/canceling statement due to statement timeout/,
+	'statement timeout after a waited grant: the timeout is reported');
+is(locks_on_race(), 'none', 'statement timeout after a waited grant: the lock is given back');
+is($waiter->query_safe('SELECT count(*) FROM named_locks()'),
+	'0', 'statement timeout after a waited grant: the registry agrees');
+$waiter->quit;
+
+($output, $errors, $waiter) = race(
+	label => 'cancel after a waited set',
+	call => "SELECT named_lock_shared(ARRAY['race', 'race-too']), pg_sleep(0.1)",
+	breakpoint => 'pg_sleep',
+	while_stopped => sub {
+		my ($pid) = @_;
+		$node->safe_psql('postgres', "SELECT pg_cancel_backend($pid)");
+	});
+like(
+	$errors,
+	qr/canceling statement due to user request/,
+	'cancel after a waited set: the cancel is reported');
+is(locks_on_race(), 'none', 'cancel after a waited set: the lock is given back');
+is($waiter->query_safe('SELECT count(*) FROM named_locks()'),
+	'0', 'cancel after a waited set: no name of the set stays held');
 $waiter->quit;
 
 $node->stop;

@@ -4,14 +4,15 @@
 Several sessions run random sequences of named lock operations on a few
 shared names: every lock form, scope, mode and set size; unlocks; savepoints
 and rollbacks to them; cursors; PL/pgSQL exception blocks; a procedure that
-commits; cancels, statement timeouts and deadlocks under contention.  After
+commits; cancels, statement timeouts and deadlocks under contention, also
+while the rest of a statement runs after its lock call returned.  After
 every step each session asserts, about itself:
 
 - named_locks() shows exactly the (key, mode) pairs that pg_locks shows
   granted to it, and each row's key is its name's key;
 - a call that returned false, or raised an error, added nothing to pg_locks
-  (after the rollback that an error requires; a session lock whose statement
-  was cancelled after the call returned may rightly stay);
+  (after the rollback that an error requires), whenever in its statement the
+  error came: a failed statement leaves no lock behind;
 - it never holds more distinct keys than advlock_named.max_locks_per_session.
 
 Connects with the usual PG* environment variables, as a role that may set
@@ -20,7 +21,6 @@ and a summary line; exits 1 when anything disagreed.
 """
 import argparse
 import random
-import re
 import sys
 import threading
 import time
@@ -58,9 +58,6 @@ WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND pid = pg_backend_pi
 """
 
 NAMED = "SELECT key, mode, named_lock_key(name) = key FROM named_locks()"
-
-SESSION_LOCK_CALL = re.compile(r"named_(try_)?lock_")
-
 
 def sql_array(names):
     return "ARRAY[%s]" % ", ".join("'%s'" % name for name in names)
@@ -112,7 +109,10 @@ class Session(threading.Thread):
         choice = r.random()
         if choice < 0.40:
             call, answers = self.lock_call()
-            return "SELECT " + call, answers
+            # the rest of the statement runs after the call has returned:
+            # where cancels and statement timeouts land, or an error
+            rest = r.choice(["", "", ", pg_sleep(0.03)", ", pg_sleep(0.2)", ", 1 / (random() > 2)::int"])
+            return "SELECT " + call + rest, answers
         if choice < 0.52:
             names = r.sample(NAMES, r.choice([1, 2]))
             arg = "'%s'" % names[0] if len(names) == 1 else sql_array(names)
@@ -213,12 +213,6 @@ class Session(threading.Thread):
         self.history.append(step)
         outcome = self.run_step(step)
         if outcome == "returned false" and not false_means_nothing or false_means_nothing is None:
-            outcome = None
-        # A cancel or statement timeout may land after a session lock call
-        # has returned, in the rest of its statement: then the statement
-        # fails and the lock rightly stays.  (One in the instant of the grant
-        # itself is t/004_grant_race.pl's to check.)
-        if outcome == "raised QueryCanceled" and SESSION_LOCK_CALL.search(step):
             outcome = None
         self.leave_aborted_transaction()
         if self.conn.info.transaction_status == TransactionStatus.IDLE:

@@ -4,7 +4,8 @@
 # pg_regress suite, the isolation specs, the TAP tests, the regression
 # and isolation suites again with the library preloaded, a short torture
 # test, the differential check against the lock manager
-# (DIFFERENTIAL_SECONDS, default 20), the client recipes, PgBouncer and the
+# (DIFFERENTIAL_SECONDS, default 20), failed statements through the extended
+# protocol, the client recipes, PgBouncer and the
 # distribution, stop the cluster, test the Debian package, and finish with
 # one "N passed, N failed" line.
 set -euo pipefail
@@ -134,6 +135,8 @@ run_torture torture-self-check --workers 2 --seconds 3 --self-check
 
 # named_locks(), refusals and the cap against pg_locks after every random step
 run_check differential test/differential.py --seconds "${DIFFERENTIAL_SECONDS:-20}"
+# a failed statement through the extended protocol (psql speaks only the simple one)
+run_check failed-statement-protocol test/failed_statement_protocol.py
 
 for client in python-psycopg python-psycopg2 django node plpgsql stale-holders; do
 	run_check "client-$client" tools/test-client.sh "$client"

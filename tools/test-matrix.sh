@@ -200,6 +200,14 @@ run_major() {
 	*) failed=$((failed + 1)) ;;
 	esac
 	tail -n 25 "$WORKDIR/differential.log"
+	rc=0
+	test/failed_statement_protocol.py >"$WORKDIR/protocol.log" 2>&1 || rc=$?
+	case $rc in
+	0) passed=$((passed + 1)) ;;
+	77) ;;	# no psycopg: said in the log
+	*) failed=$((failed + 1)) ;;
+	esac
+	tail -n 10 "$WORKDIR/protocol.log"
 	cluster_stop
 	RESULT="$version: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]

@@ -33,6 +33,7 @@ void		_PG_init(void);
 #include "lock_ops.hpp"
 #include "name_directory.hpp"
 #include "settings.hpp"
+#include "statement_holds.hpp"
 
 void
 _PG_init(void)
@@ -41,4 +42,5 @@ _PG_init(void)
 	advlock_named::InitNameDirectory();	/* name directory and statistics */
 	advlock_named::DefineSettings();
 	advlock_named::RegisterLockCallbacks();
+	advlock_named::RegisterStatementCallbacks();
 }

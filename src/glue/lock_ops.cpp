@@ -34,6 +34,7 @@ extern "C" {
 #include "name_directory.hpp"
 #include "pg_compat.hpp"
 #include "settings.hpp"
+#include "statement_holds.hpp"
 
 namespace advlock_named {
 namespace {
@@ -378,10 +379,15 @@ AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeo
 	PreventUseInParallelWorker();
 	entry = EntryFor(target);
 	use = NoteNameUsed(target, *entry);
+	if (session)
+		ReserveStatementHolds(1);
 	if (!TakeLock(&target.tag, ToLockManagerMode(mode), session, timeout_ms, use))
 		return false;
 	if (session)
+	{
 		CountNamedSessionHold(*entry, mode, 1);
+		NoteStatementHold(target.key, mode);
+	}
 	return true;
 }
 
@@ -395,6 +401,8 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 	bool		complete = true;
 
 	PreventUseInParallelWorker();
+	if (session)
+		ReserveStatementHolds(count);
 
 	PG_TRY();
 	{
@@ -426,6 +434,9 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 	if (!complete)
 		for (int i = 0; i < taken; i++)
 			GiveBack(targets[i], mode, session);
+	else if (session)
+		for (int i = 0; i < count; i++)
+			NoteStatementHold(targets[i].key, mode);
 	return complete;
 }
 
@@ -449,6 +460,8 @@ ReleaseNamedSessionLock(const LockTarget &target, LockMode mode)
 		else
 			Names().SetNamedSessionHolds(*entry, mode, 0);
 	}
+	if (released)
+		ForgetStatementHold(target.key, mode);
 	return released;
 }
 
@@ -471,6 +484,7 @@ ReleaseAllNamedSessionLocks()
 	int64		released = 0;
 
 	PreventUseInParallelWorker();
+	ForgetStatementHolds();
 	entries = SnapshotEntries(&count);
 	for (size_t i = 0; i < count; i++)
 	{
@@ -494,6 +508,22 @@ ReleaseAllNamedSessionLocks()
 	}
 	pfree(entries);
 	return released;
+}
+
+void
+GiveBackSessionHolds(int64 key, LockMode mode, int64 holds)
+{
+	LOCKTAG		tag = AdvisoryTag(key);
+	NameTable  *names = NamesIfMade();
+	NameEntry  *entry = names != nullptr ? names->Find(key) : nullptr;
+	int64		released = 0;
+
+	/* released behind our back already (pg_advisory_unlock_all), it stays released */
+	while (released < holds && ReleaseSessionHoldQuietly(&tag, ToLockManagerMode(mode)))
+		released++;
+	if (entry != nullptr)
+		names->SetNamedSessionHolds(*entry, mode,
+									std::max<int64>(0, entry->named_session_holds[static_cast<int>(mode)] - released));
 }
 
 HoldRow *

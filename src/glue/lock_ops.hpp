@@ -53,6 +53,12 @@ int			ReleaseNamedSessionLocks(const LockTarget *targets, int count, LockMode mo
 /* Releases every session hold taken by name; returns how many. */
 int64		ReleaseAllNamedSessionLocks();
 
+/*
+ * Releases up to holds session holds of (key, mode) taken by name, quietly;
+ * for a statement that failed after taking them.  Never raises an ERROR.
+ */
+void		GiveBackSessionHolds(int64 key, LockMode mode, int64 holds);
+
 /* One row of named_locks(): what the lock manager holds for a name. */
 struct HoldRow
 {

@@ -34,6 +34,7 @@ extern "C" {
 
 #include "pg_compat.hpp"
 #include "lock_wait.hpp"
+#include "statement_holds.hpp"
 #include "wait_timeout.hpp"
 
 namespace advlock_named {
@@ -159,7 +160,9 @@ WaitInSubtransaction(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeou
 		error = CopyErrorData();
 		FlushErrorState();
 
+		BeginOwnRollback();
 		RollbackAndReleaseCurrentSubTransaction();
+		EndOwnRollback();
 		MemoryContextSwitchTo(caller_context);
 		CurrentResourceOwner = caller_owner;
 		GiveBackRacingGrant(tag, mode, session);

@@ -1,0 +1,185 @@
+/*-------------------------------------------------------------------------
+ *
+ * statement_holds.cpp
+ *	  Session holds taken by the statement in progress; see
+ *	  statement_holds.hpp.
+ *
+ * Where the statement ends: PostgresMain resets MessageContext before it
+ * reads each message, and a reset callback registered on it (once per
+ * message that takes a hold) says the message is over, failed or not.
+ *
+ * Whether it failed: an error that reaches PostgresMain is the statement
+ * failing; PostgresMain clears error_context_stack and debug_query_string
+ * before it aborts the transaction (or the savepoint's subtransaction).  An
+ * error caught inside the statement rolls back a subtransaction with both
+ * still set (a PL's exception block has its own error context callback, so
+ * this holds also for fast-path function calls, which have no query
+ * string), except a rollback of our own timed wait's, which says so.
+ *
+ * Glue layer; see advlock_named.cpp for the rules every glue file follows.
+ *
+ *-------------------------------------------------------------------------
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "storage/lock.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+}
+
+#include <new>
+
+#include "hold_tally.hpp"
+#include "lock_ops.hpp"
+#include "statement_holds.hpp"
+
+namespace advlock_named {
+namespace {
+
+HoldTally  *statement_holds = nullptr;
+/* registered on MessageContext for the message in progress while watching_message */
+MemoryContextCallback message_end;
+bool		watching_message = false;
+int			own_rollbacks = 0;
+
+void *
+AllocateTallyMemory(std::size_t size)
+{
+	return MemoryContextAllocExtended(TopMemoryContext, size, MCXT_ALLOC_NO_OOM);
+}
+
+void
+ReleaseTallyMemory(void *pointer)
+{
+	pfree(pointer);
+}
+
+/* The message is over: its holds, if any are left, are its for good. */
+void
+OnMessageEnd(void *arg)
+{
+	watching_message = false;
+	statement_holds->Clear();
+}
+
+bool
+StatementFailing()
+{
+	return debug_query_string == NULL && error_context_stack == NULL && own_rollbacks == 0;
+}
+
+/* Within an abort: must not raise an ERROR, and does not. */
+void
+GiveBackStatementHolds()
+{
+	for (const HoldTally::Hold &hold : *statement_holds)
+		GiveBackSessionHolds(hold.key, hold.mode, hold.count);
+	statement_holds->Clear();
+}
+
+void
+OnTransactionEnd(XactEvent event, void *arg)
+{
+	bool		failing = StatementFailing();
+
+	/* an ERROR out of a rollback of our own leaves no bracket open */
+	own_rollbacks = 0;
+	if (statement_holds == nullptr || statement_holds->Empty())
+		return;
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PREPARE:
+			/* a procedure's COMMIT: the holds' transaction is done, and so are they */
+			statement_holds->Clear();
+			break;
+		case XACT_EVENT_ABORT:
+			if (failing)
+				GiveBackStatementHolds();
+			break;
+		default:
+			break;
+	}
+}
+
+/* A statement failing inside a savepoint aborts only the savepoint's subtransaction. */
+void
+OnSubtransactionEnd(SubXactEvent event, SubTransactionId subid, SubTransactionId parent, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && statement_holds != nullptr &&
+		!statement_holds->Empty() && StatementFailing())
+		GiveBackStatementHolds();
+}
+
+} // namespace
+
+void
+ReserveStatementHolds(int count)
+{
+	/* no client messages (a background worker): nothing is the statement's */
+	if (MessageContext == NULL)
+		return;
+	if (statement_holds == nullptr)
+	{
+		void	   *storage = MemoryContextAlloc(TopMemoryContext, sizeof(HoldTally));
+
+		statement_holds = new (storage) HoldTally(Allocator{AllocateTallyMemory, ReleaseTallyMemory});
+	}
+	if (!statement_holds->Reserve(count))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed to make room for the named locks of a statement.")));
+}
+
+void
+NoteStatementHold(int64 key, LockMode mode)
+{
+	if (statement_holds == nullptr)
+		return;
+	if (!watching_message)
+	{
+		message_end.func = OnMessageEnd;
+		message_end.arg = NULL;
+		MemoryContextRegisterResetCallback(MessageContext, &message_end);
+		watching_message = true;
+	}
+	statement_holds->Add(key, mode);
+}
+
+void
+ForgetStatementHold(int64 key, LockMode mode)
+{
+	if (statement_holds != nullptr)
+		(void) statement_holds->Remove(key, mode);
+}
+
+void
+ForgetStatementHolds()
+{
+	if (statement_holds != nullptr)
+		statement_holds->Clear();
+}
+
+void
+RegisterStatementCallbacks()
+{
+	RegisterXactCallback(OnTransactionEnd, NULL);
+	RegisterSubXactCallback(OnSubtransactionEnd, NULL);
+}
+
+void
+BeginOwnRollback()
+{
+	own_rollbacks++;
+}
+
+void
+EndOwnRollback()
+{
+	own_rollbacks--;
+}
+
+} // namespace advlock_named
