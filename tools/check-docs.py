@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""make test's check of the documentation.
+
+1. Links: every relative link in README.md, CHANGELOG.md, bench/RESULTS.md
+   and doc/*.md must reach a file or directory that exists, and a link with
+   #anchor a heading of the page it names (GitHub's anchors).
+2. The reference: every function, view and advlock_named.* setting of the
+   extension, as the running server (PGHOST, PGPORT, PGUSER) has them after
+   CREATE EXTENSION, must be documented exactly once in doc/advlock_named.md,
+   and nothing that does not exist may be.  The convention: a row of a table
+   whose first column is headed "function", "view" or "setting", its first
+   cell one code span: `name(its input arguments' names and types, as
+   CREATE FUNCTION has them, without defaults)`, `view_name`,
+   `advlock_named.setting`.  A function table's "returns" column must be
+   pg_get_function_result in lower case.
+
+   tools/check-docs.py [--root DIR] [--links-only]
+   tools/check-docs.py --self-check    proves that each kind of breakage fails
+
+Exit status 0 if all is well, 1 with a list of what is wrong.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True	# no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from docs_common import (ScratchDatabase, heading_anchors, pages, prose_lines,  # noqa: E402
+                         psql, server_major, without_code_spans)
+
+REFERENCE = "doc/advlock_named.md"
+LINK = re.compile(r"!?\[(?:[^\]\[]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+DEFINITION = re.compile(r"^\s*\[[^\]]+\]:\s*(\S+)")
+
+
+LINKS_CHECKED = [0]
+
+
+def check_links(root):
+    problems = []
+    anchors_of = {}
+    for page in pages(root):
+        text = open(page, encoding="utf-8").read()
+        for number, line in prose_lines(text):
+            line = without_code_spans(line)
+            targets = LINK.findall(line)
+            definition = DEFINITION.match(line)
+            if definition:
+                targets.append(definition.group(1))
+            for target in targets:
+                if re.match(r"^[a-z][a-z0-9+.-]*:", target):	# http:, mailto: ...
+                    continue
+                LINKS_CHECKED[0] += 1
+                where = "%s:%d: %s" % (os.path.relpath(page, root), number, target)
+                path, _, anchor = target.partition("#")
+                resolved = os.path.normpath(os.path.join(os.path.dirname(page), path)) if path else page
+                if not os.path.exists(resolved):
+                    problems.append(where + ": no such file")
+                    continue
+                if not anchor:
+                    continue
+                if not resolved.endswith(".md"):
+                    problems.append(where + ": an anchor in a file that is not Markdown")
+                    continue
+                if resolved not in anchors_of:
+                    anchors_of[resolved] = heading_anchors(open(resolved, encoding="utf-8").read())
+                if anchor not in anchors_of[resolved]:
+                    problems.append(where + ": no heading with that anchor")
+    return problems
+
+
+def cells(line):
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def documented_objects(root):
+    """{kind: {name: [returns or None, line number]}} from the reference's tables."""
+    objects = {"function": {}, "view": {}, "setting": {}}
+    problems = []
+    lines = open(os.path.join(root, REFERENCE), encoding="utf-8").read().split("\n")
+    kind = None
+    returns_column = None
+    inside_code = False
+    for number, line in enumerate(lines, 1):
+        if line.lstrip().startswith("```"):
+            inside_code = not inside_code
+        if inside_code or not line.lstrip().startswith("|"):
+            kind = None
+            continue
+        row = cells(line)
+        if kind is None:
+            if row[0] in objects:
+                kind = row[0]
+                returns_column = row.index("returns") if "returns" in row else None
+            else:
+                kind = ""	# another table: its rows are not objects
+            continue
+        if not kind or set(line.replace("|", "").strip()) <= set("-: "):
+            continue
+        match = re.fullmatch(r"`([^`]+)`", row[0])
+        if not match:
+            problems.append("%s:%d: the first cell of a %s row must be one code span: %s"
+                            % (REFERENCE, number, kind, row[0]))
+            continue
+        name = re.sub(r"\s+", " ", match.group(1))
+        returns = row[returns_column] if returns_column is not None and returns_column < len(row) else None
+        if name in objects[kind]:
+            problems.append("%s:%d: %s %s is documented twice (first on line %d)"
+                            % (REFERENCE, number, kind, name, objects[kind][name][1]))
+        objects[kind][name] = [returns, number]
+    return objects, problems
+
+
+def extension_objects():
+    """The functions, views and settings the extension has on the running server."""
+    with ScratchDatabase("advlock_named_doccheck") as database:
+        functions = {signature: result.lower() for signature, result in psql("""
+            SELECT p.proname || '(' || coalesce((
+                       SELECT string_agg(coalesce(a.name || ' ', '') || format_type(a.type, NULL), ', '
+                                         ORDER BY a.i)
+                       FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[]), p.proargnames,
+                                   p.proargmodes) WITH ORDINALITY AS a(type, name, mode, i)
+                       WHERE coalesce(a.mode, 'i') IN ('i', 'b', 'v')), '') || ')',
+                   pg_get_function_result(p.oid)
+            FROM pg_depend d
+            JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'advlock_named'
+            JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+            WHERE d.deptype = 'e';""", database)}
+        views = {row[0] for row in psql("""
+            SELECT c.relname FROM pg_depend d
+            JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'advlock_named'
+            JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+            WHERE d.deptype = 'e' AND c.relkind = 'v';""", database)}
+        others = [row[0] for row in psql("""
+            SELECT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d
+            JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'advlock_named'
+            WHERE d.deptype = 'e' AND d.classid <> 'pg_proc'::regclass
+              AND NOT (d.classid = 'pg_class'::regclass
+                       AND (SELECT relkind FROM pg_class WHERE oid = d.objid) = 'v');""", database)]
+        settings = {row[0] for row in psql("""
+            LOAD 'advlock_named';
+            SELECT name FROM pg_settings WHERE name LIKE 'advlock\\_named.%';""", database)}
+        # On 15 without preloading the directory's settings are not defined
+        # (doc/advlock_named.md#settings), so only what exists can be checked.
+        preloaded = psql("SELECT current_setting('shared_preload_libraries') ~ 'advlock_named';",
+                         database)[0][0] == "t"
+        all_settings = preloaded or server_major() >= 16
+    return {"function": functions, "view": views, "setting": settings,
+            "others": others, "all_settings": all_settings}
+
+
+def check_reference(root, server):
+    documented, problems = documented_objects(root)
+    for kind in ("function", "view", "setting"):
+        existing = server[kind]
+        for name in sorted(set(existing) - set(documented[kind])):
+            problems.append("%s: %s %s is not documented" % (REFERENCE, kind, name))
+        for name in sorted(set(documented[kind]) - set(existing)):
+            if kind == "setting" and not server["all_settings"]:
+                continue
+            problems.append("%s:%d: %s %s is documented but the extension has no such %s"
+                            % (REFERENCE, documented[kind][name][1], kind, name, kind))
+        if kind == "function":
+            for name in sorted(set(documented[kind]) & set(existing)):
+                returns, number = documented[kind][name]
+                if returns is not None and returns.strip("`").lower() != existing[name]:
+                    problems.append("%s:%d: %s returns %s, not %s"
+                                    % (REFERENCE, number, name, existing[name], returns))
+    for other in server["others"]:
+        print("note: %s is not a function or a view; check-docs.py has no convention for it" % other)
+    return problems
+
+
+def run(root, server):
+    problems = check_links(root)
+    if server is not None:
+        problems += check_reference(root, server)
+    return problems
+
+
+def self_check(root):
+    """Each kind of breakage, on a copy of the pages, must be caught."""
+    server = extension_objects()
+    reference_row = "| `named_lock_key(name text)` | bigint |"
+    breakages = [
+        ("a link to a missing file", "README.md",
+         lambda s: s + "\n[broken](doc/no-such-page.md)\n", "no such file"),
+        ("a link to a missing anchor", "doc/semantics.md",
+         lambda s: s + "\n[broken](advlock_named.md#no-such-heading)\n", "no heading with that anchor"),
+        ("an undocumented function", REFERENCE,
+         lambda s: "\n".join(l for l in s.split("\n") if not l.startswith(reference_row)),
+         "function named_lock_key(name text) is not documented"),
+        ("a function that does not exist", REFERENCE,
+         lambda s: s.replace(reference_row, "| `named_lock_nonexistent(name text)` | void | 1.3 | x |\n"
+                             + reference_row, 1),
+         "named_lock_nonexistent(name text) is documented but the extension has no such function"),
+        ("a wrong return type", REFERENCE,
+         lambda s: s.replace("| `named_lock_is_held(name text)` | boolean |",
+                             "| `named_lock_is_held(name text)` | integer |", 1),
+         "named_lock_is_held(name text) returns boolean, not integer"),
+        ("an undocumented view", REFERENCE,
+         lambda s: "\n".join(l for l in s.split("\n") if not l.startswith("| `named_lock_stats_info` |")),
+         "view named_lock_stats_info is not documented"),
+    ]
+    failures = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = os.path.join(scratch, "tree")
+        shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".git", "results", "tmp_check*",
+                                                                  "output_iso", "log", "*.o", "*.bc"))
+        clean = run(copy, server)
+        print("the pages as they are: %s" % ("pass" if not clean else "FAIL: " + "; ".join(clean)))
+        failures += bool(clean)
+        for what, page, breakage, expected in breakages:
+            path = os.path.join(copy, page)
+            original = open(path, encoding="utf-8").read()
+            broken = breakage(original)
+            if broken == original:
+                print("%s: the breakage did not apply to %s" % (what, page))
+                failures += 1
+                continue
+            open(path, "w", encoding="utf-8").write(broken)
+            found = run(copy, server)
+            open(path, "w", encoding="utf-8").write(original)
+            caught = any(expected in problem for problem in found)
+            print("%s: %s" % (what, "caught" if caught else "NOT CAUGHT (%s)" % found))
+            failures += not caught
+    return failures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    parser.add_argument("--links-only", action="store_true", help="no server: check the links only")
+    parser.add_argument("--self-check", action="store_true")
+    args = parser.parse_args()
+    root = os.path.abspath(args.root)
+    if args.self_check:
+        sys.exit(1 if self_check(root) else 0)
+    server = None if args.links_only else extension_objects()
+    problems = run(root, server)
+    for problem in problems:
+        print(problem)
+    checked = "%d relative links in %d pages" % (LINKS_CHECKED[0], len(pages(root)))
+    if server is not None:
+        checked += "; %d functions, %d views, %d settings against the reference" % (
+            len(server["function"]), len(server["view"]), len(server["setting"]))
+    print("%s: %s" % ("FAIL" if problems else "ok", checked))
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
