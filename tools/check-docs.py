@@ -14,6 +14,13 @@
    `advlock_named.setting`.  A function table's "returns" column must be
    pg_get_function_result in lower case.
 
+3. Facts the code states: the errors table of the reference has every
+   message src/ raises (and any other only if the server raises it); the
+   names of server objects it gives are string literals in src/glue; the
+   package and zip names in the pages carry the Makefile's EXTVERSION; and
+   doc/development.md's layout names every file of src/, tools/, test/
+   and bench/.
+
    tools/check-docs.py [--root DIR] [--links-only]
    tools/check-docs.py --self-check    proves that each kind of breakage fails
 
@@ -21,6 +28,7 @@ Exit status 0 if all is well, 1 with a list of what is wrong.
 """
 
 import argparse
+import glob
 import os
 import re
 import shutil
@@ -175,16 +183,104 @@ def check_reference(root, server):
     return problems
 
 
+# Messages in the errors table that the server raises, not src/.
+SERVER_MESSAGES = {
+    "invalid input syntax for type interval",
+    "permission denied for function named_lock_stats_reset",
+    'permission denied to set parameter "advlock_named.track_names"',
+    'invalid configuration parameter name "advlock_named.…"',
+}
+
+
+def source_text(root):
+    text = ""
+    for path in sorted(glob.glob(os.path.join(root, "src", "*", "*.[ch]pp"))):
+        text += open(path, encoding="utf-8").read()
+    return text
+
+
+def table_rows(text, first_header):
+    """(line number, cells) of the rows of every table whose first header cell is first_header."""
+    rows = []
+    inside = False
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.startswith("|"):
+            inside = False
+            continue
+        row = cells(line)
+        if not inside:
+            inside = row[0] == first_header
+            continue
+        if set(line.replace("|", "").strip()) <= set("-: "):
+            continue
+        rows.append((number, row))
+    return rows
+
+
+def check_facts(root):
+    problems = []
+    source = source_text(root)
+    reference = open(os.path.join(root, REFERENCE), encoding="utf-8").read()
+
+    raised = set()
+    for call in re.findall(r"errmsg\((\"(?:[^\"\\]|\\.)*\")", source):
+        raised.add(call[1:-1].replace('\\"', '"'))
+    documented = set()
+    for number, row in table_rows(reference, "message"):
+        message = re.sub(r"^WARNING\s+", "", row[0]).strip()
+        match = re.fullmatch(r"`([^`]+)`", message)
+        if not match:
+            problems.append("%s:%d: a message must be one code span: %s" % (REFERENCE, number, row[0]))
+            continue
+        documented.add(match.group(1))
+        if match.group(1) not in raised and match.group(1) not in SERVER_MESSAGES:
+            problems.append("%s:%d: neither src/ nor the server raises %s" % (REFERENCE, number, match.group(1)))
+    for message in sorted(raised - documented):
+        problems.append("%s: the errors table lacks %s, which src/ raises" % (REFERENCE, message))
+
+    for number, row in table_rows(reference, "object"):
+        for name in re.findall(r"`(advlock_named[^`]*)`", row[1] if len(row) > 1 else ""):
+            if '"%s"' % name.rstrip(".") not in source:
+                problems.append("%s:%d: no string \"%s\" in src/" % (REFERENCE, number, name.rstrip(".")))
+
+    version = re.search(r"^EXTVERSION\s*=\s*(\S+)", open(os.path.join(root, "Makefile")).read(), re.M).group(1)
+    for page in pages(root):
+        text = open(page, encoding="utf-8").read()
+        for pattern in (r"advlock_named-(\d+\.\d+)\.zip", r"advlock-named_(\d+\.\d+)_"):
+            for found in re.findall(pattern, text):
+                if found != version:
+                    problems.append("%s: %s names version %s, the Makefile %s"
+                                    % (os.path.relpath(page, root), pattern.split("(")[0], found, version))
+
+    layout = open(os.path.join(root, "doc", "development.md"), encoding="utf-8").read()
+    for directory in ("src/core", "src/glue", "tools", "test", "bench", "t", "specs"):
+        for path in sorted(glob.glob(os.path.join(root, directory, "*"))):
+            name = os.path.basename(path)
+            if os.path.isdir(path) or re.search(r"\.(o|bc|so|pyc)$", name) or name.startswith("."):
+                continue
+            if directory in ("t", "specs"):
+                stem = directory + "/"	# named as a directory
+            else:
+                stem = name.split(".")[0]
+            if stem not in layout:
+                problems.append("doc/development.md: the layout does not name %s/%s" % (directory, name))
+    return problems
+
+
 def run(root, server):
-    problems = check_links(root)
+    problems = check_links(root) + check_facts(root)
     if server is not None:
         problems += check_reference(root, server)
     return problems
 
 
+VERSION = [None]
+
+
 def self_check(root):
     """Each kind of breakage, on a copy of the pages, must be caught."""
     server = extension_objects()
+    VERSION[0] = re.search(r"^EXTVERSION\s*=\s*(\S+)", open(os.path.join(root, "Makefile")).read(), re.M).group(1)
     reference_row = "| `named_lock_key(name text)` | bigint |"
     breakages = [
         ("a link to a missing file", "README.md",
@@ -202,6 +298,15 @@ def self_check(root):
          lambda s: s.replace("| `named_lock_is_held(name text)` | boolean |",
                              "| `named_lock_is_held(name text)` | integer |", 1),
          "named_lock_is_held(name text) returns boolean, not integer"),
+        ("an error src/ raises left out", REFERENCE,
+         lambda s: "\n".join(l for l in s.split("\n") if not l.startswith("| `lock timeout is too long`")),
+         "the errors table lacks lock timeout is too long"),
+        ("a package of another version", "README.md",
+         lambda s: s.replace("advlock_named-1.3.zip", "advlock_named-1.2.zip").replace(
+             "advlock_named-%s.zip" % VERSION[0], "advlock_named-0.9.zip"),
+         "names version"),
+        ("a file the layout does not name", "tools/new_helper.sh",
+         lambda s: s + "# a helper nobody documented\n", "the layout does not name tools/new_helper.sh"),
         ("an undocumented view", REFERENCE,
          lambda s: "\n".join(l for l in s.split("\n") if not l.startswith("| `named_lock_stats_info` |")),
          "view named_lock_stats_info is not documented"),
@@ -216,7 +321,7 @@ def self_check(root):
         failures += bool(clean)
         for what, page, breakage, expected in breakages:
             path = os.path.join(copy, page)
-            original = open(path, encoding="utf-8").read()
+            original = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
             broken = breakage(original)
             if broken == original:
                 print("%s: the breakage did not apply to %s" % (what, page))
@@ -224,7 +329,10 @@ def self_check(root):
                 continue
             open(path, "w", encoding="utf-8").write(broken)
             found = run(copy, server)
-            open(path, "w", encoding="utf-8").write(original)
+            if original:
+                open(path, "w", encoding="utf-8").write(original)
+            else:
+                os.remove(path)
             caught = any(expected in problem for problem in found)
             print("%s: %s" % (what, "caught" if caught else "NOT CAUGHT (%s)" % found))
             failures += not caught
