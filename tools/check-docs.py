@@ -37,8 +37,8 @@ import tempfile
 
 sys.dont_write_bytecode = True	# no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docs_common import (ScratchDatabase, heading_anchors, pages, prose_lines,  # noqa: E402
-                         psql, server_major, without_code_spans)
+from docs_common import (EXTENSION_FUNCTIONS_SQL, FUNCTION_SIGNATURE_SQL, ScratchDatabase,  # noqa: E402
+                         heading_anchors, pages, prose_lines, psql, server_major, without_code_spans)
 
 REFERENCE = "doc/advlock_named.md"
 LINK = re.compile(r"!?\[(?:[^\]\[]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -126,18 +126,9 @@ def documented_objects(root):
 def extension_objects():
     """The functions, views and settings the extension has on the running server."""
     with ScratchDatabase("advlock_named_doccheck") as database:
-        functions = {signature: result.lower() for signature, result in psql("""
-            SELECT p.proname || '(' || coalesce((
-                       SELECT string_agg(coalesce(a.name || ' ', '') || format_type(a.type, NULL), ', '
-                                         ORDER BY a.i)
-                       FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[]), p.proargnames,
-                                   p.proargmodes) WITH ORDINALITY AS a(type, name, mode, i)
-                       WHERE coalesce(a.mode, 'i') IN ('i', 'b', 'v')), '') || ')',
-                   pg_get_function_result(p.oid)
-            FROM pg_depend d
-            JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'advlock_named'
-            JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
-            WHERE d.deptype = 'e';""", database)}
+        functions = {signature: result.lower() for signature, result in psql(
+            "SELECT %s, pg_get_function_result(p.oid) %s;" % (FUNCTION_SIGNATURE_SQL, EXTENSION_FUNCTIONS_SQL),
+            database)}
         views = {row[0] for row in psql("""
             SELECT c.relname FROM pg_depend d
             JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'advlock_named'

@@ -26,7 +26,8 @@ import sys
 
 sys.dont_write_bytecode = True	# no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docs_common import ScratchDatabase, pages, psql, server_major  # noqa: E402
+from docs_common import (EXTENSION_FUNCTIONS_SQL, FUNCTION_SIGNATURE_SQL, ScratchDatabase,  # noqa: E402
+                         pages, psql, server_major)
 
 BLOCK = re.compile(r"(<!-- generated: (?P<name>[a-z-]+)(?:, PostgreSQL (?P<major>\d+))? \(tools/doc-figures\.py --write\) -->\n)"
                    r"(?P<body>.*?)(<!-- end generated -->)", re.S)
@@ -85,21 +86,12 @@ PARALLEL = {"s": "safe", "r": "restricted", "u": "unsafe"}
 
 
 def properties(database):
-    rows = psql("""
-        SELECT p.proname, coalesce((
-                   SELECT string_agg(coalesce(a.name || ' ', '') || format_type(a.type, NULL), ', ' ORDER BY a.i)
-                   FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[]), p.proargnames, p.proargmodes)
-                        WITH ORDINALITY AS a(type, name, mode, i)
-                   WHERE coalesce(a.mode, 'i') IN ('i', 'b', 'v')), ''),
-               p.provolatile, p.proparallel, p.proisstrict
-        FROM pg_depend d
-        JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'advlock_named'
-        JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
-        WHERE d.deptype = 'e';""", database)
+    rows = psql("SELECT p.proname, %s, p.provolatile, p.proparallel, p.proisstrict %s;"
+                % (FUNCTION_SIGNATURE_SQL, EXTENSION_FUNCTIONS_SQL), database)
     groups = {}
-    for name, arguments, volatility, parallel, strict in rows:
+    for name, signature, volatility, parallel, strict in rows:
         group = "%s, %s%s" % (VOLATILITY[volatility], PARALLEL[parallel], ", strict" if strict == "t" else "")
-        groups.setdefault(group, []).append((name, arguments))
+        groups.setdefault(group, []).append((name, signature))
     group_of_name = {}
     for group, functions in groups.items():
         for name, _ in functions:
@@ -108,9 +100,9 @@ def properties(database):
     order = ["immutable", "stable", "volatile"]
     for group in sorted(groups, key=lambda g: (order.index(g.split(",")[0]), g)):
         shown = set()
-        for name, arguments in sorted(groups[group]):
+        for name, signature in sorted(groups[group]):
             # a name all of whose forms share the group is shown once, bare
-            shown.add("`%s`" % name if len(group_of_name[name]) == 1 else "`%s(%s)`" % (name, arguments))
+            shown.add("`%s`" % (name if len(group_of_name[name]) == 1 else signature))
         body += "| %s | %s |\n" % (group, ", ".join(sorted(shown, key=lambda f: f.strip("`").split("("))))
     return body
 

@@ -85,5 +85,21 @@ class ScratchDatabase:
         return False
 
 
+# An extension function as its documentation names it: name(input arguments
+# with their names and types, as CREATE FUNCTION has them, no defaults).
+# Expects the function as p (pg_proc).
+FUNCTION_SIGNATURE_SQL = """p.proname || '(' || coalesce((
+    SELECT string_agg(coalesce(a.name || ' ', '') || format_type(a.type, NULL), ', ' ORDER BY a.i)
+    FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[]), p.proargnames, p.proargmodes)
+         WITH ORDINALITY AS a(type, name, mode, i)
+    WHERE coalesce(a.mode, 'i') IN ('i', 'b', 'v')), '') || ')'"""
+
+# The extension's functions, as p, joined to its membership in pg_depend.
+EXTENSION_FUNCTIONS_SQL = """FROM pg_depend d
+    JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'advlock_named'
+    JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+    WHERE d.deptype = 'e'"""
+
+
 def server_major():
     return int(psql("SHOW server_version_num;")[0][0]) // 10000
