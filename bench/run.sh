@@ -47,6 +47,7 @@ cd "$(dirname "$0")/.."
 
 quick=0
 markdown=
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
 while [ $# -gt 0 ]; do
 	case $1 in
 		--quick) quick=1; shift ;;
@@ -795,6 +796,13 @@ fi
 
 if [ -n "$markdown" ]; then
 	{
+		# what RESULTS.md's table of a release states about its run
+		echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src 2>/dev/null || echo ', src/ with uncommitted changes')"
+		echo "- host: $(nproc) vCPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(. /etc/os-release && echo "$PRETTY_NAME")"
+		echo "- server: $pgversion"
+		echo "- run: $([ "$quick" = 1 ] && echo quick || echo full), started $started, ended $(date -u '+%Y-%m-%d %H:%M UTC')"
+		echo "- rounds: loop $loop_repeats, pgbench $pgbench_pairs of ${pgbench_seconds} s, pgbench -C $connect_rounds, first call $first_call_rounds, wake-up $latency_rounds"
+		echo
 		echo "| measurement | result | note |"
 		echo "| --- | ---: | --- |"
 		for row in "${results[@]}"; do

@@ -2,7 +2,8 @@
 # make test: build, install, start a throwaway cluster, run the unit tests,
 # a check that the hand mutations still apply to the source, the
 # pg_regress suite, the isolation specs, the TAP tests, the regression
-# and isolation suites again with the library preloaded, a short torture
+# and isolation suites again with the library preloaded, the documentation
+# checks (tools/check-docs.py, tools/doc-figures.py), a short torture
 # test, the differential check against the lock manager
 # (DIFFERENTIAL_SECONDS, default 20), failed statements through the extended
 # protocol, the client recipes, PgBouncer and the
@@ -117,6 +118,13 @@ count_regress regress-preloaded
 
 run_suite isolation-preloaded REGRESS= TAP_TESTS=
 count_regress isolation-preloaded
+
+# The documentation against the extension on this (preloaded) server: links,
+# every function, view and setting in the reference, the figures that code
+# produces; and proof that the checker catches what it is for.
+run_check docs tools/check-docs.py
+run_check docs-self-check tools/check-docs.py --self-check
+run_check doc-figures tools/doc-figures.py
 
 # A small run of the torture test, and proof that its detector detects.
 run_torture() {
