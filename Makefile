@@ -1,21 +1,26 @@
 # advlock_named/Makefile
 
 EXTENSION = advlock_named
-EXTVERSION = 1.3
+EXTVERSION = 1.4
 MODULE_big = advlock_named
 # src/core is pure C++ (no PostgreSQL header, unit-tested without a
 # server); src/glue includes the server's headers and converts at the
 # boundary.  .cpp, not .cc: PGXS has JIT bitcode rules for .c and .cpp only.
 CORE_SOURCES = \
 	src/core/directory_table.cpp \
+	src/core/fencing_token.cpp \
 	src/core/hold_tally.cpp \
 	src/core/key_cache.cpp \
+	src/core/lease_table.cpp \
 	src/core/name_key.cpp \
 	src/core/name_table.cpp \
 	src/core/sha256.cpp
 GLUE_SOURCES = \
 	src/glue/advlock_named.cpp \
 	src/glue/backend_names.cpp \
+	src/glue/lease_functions.cpp \
+	src/glue/lease_ops.cpp \
+	src/glue/lease_tokens.cpp \
 	src/glue/lock_activity.cpp \
 	src/glue/lock_ops.cpp \
 	src/glue/lock_status.cpp \
@@ -33,7 +38,7 @@ PGFILEDESC = "advlock_named - advisory locks keyed by text names"
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS = key session_locks xact_locks registry lock_manager bad_input interop timed_locks upgrade \
-	limits name_sets sql_ascii nonsuper directory collision failed_statement
+	limits name_sets sql_ascii nonsuper directory collision failed_statement leases
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 # The specs that need the name directory: shared_preload_libraries on 15,
 # nothing on 17 and later (tools/run-tests.sh picks).
@@ -88,7 +93,8 @@ EXTRA_CLEAN = results/ output_iso/ tmp_check/ tmp_check_iso/ log/ \
 	regression.diffs regression.out test/core_test
 
 # The pure C++ core, tested without a server.
-CORE_TESTS = test/core_test.cpp test/directory_table_test.cpp test/hold_tally_test.cpp
+CORE_TESTS = test/core_test.cpp test/directory_table_test.cpp test/hold_tally_test.cpp \
+	test/lease_table_test.cpp
 test/core_test: $(CORE_TESTS) $(CORE_SOURCES) $(wildcard src/core/*.hpp)
 	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc/core -o $@ $(CORE_TESTS) $(CORE_SOURCES) \
 		-lgtest -lgtest_main -pthread

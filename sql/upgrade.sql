@@ -42,6 +42,7 @@ $$;
 SELECT * FROM upgrade_differences('1.0');
 SELECT * FROM upgrade_differences('1.1');
 SELECT * FROM upgrade_differences('1.2');
+SELECT * FROM upgrade_differences('1.3');
 
 -- a lock held across an update stays held and registered
 DROP EXTENSION advlock_named;

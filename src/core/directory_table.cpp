@@ -79,7 +79,8 @@ bool
 NameCounts::Empty() const noexcept
 {
 	return acquisitions == 0 && timeouts == 0 && failed_tries == 0 && deadlocks == 0 &&
-		total_wait_us == 0;
+		total_wait_us == 0 && leases_granted == 0 && leases_renewed == 0 && leases_expired == 0 &&
+		leases_lost == 0;
 }
 
 void
@@ -93,6 +94,10 @@ NameCounts::Add(const NameCounts &other) noexcept
 	total_wait_us += other.total_wait_us;
 	max_wait_us = std::max(max_wait_us, other.max_wait_us);
 	last_acquired = std::max(last_acquired, other.last_acquired);
+	leases_granted += other.leases_granted;
+	leases_renewed += other.leases_renewed;
+	leases_expired += other.leases_expired;
+	leases_lost += other.leases_lost;
 }
 
 NameCounts
@@ -108,6 +113,10 @@ DirectoryTable::Entry::Counts() const noexcept
 	counts.total_wait_us = total_wait_us_.load(std::memory_order_relaxed);
 	counts.max_wait_us = max_wait_us_.load(std::memory_order_relaxed);
 	counts.last_acquired = last_acquired_.load(std::memory_order_relaxed);
+	counts.leases_granted = leases_granted_.load(std::memory_order_relaxed);
+	counts.leases_renewed = leases_renewed_.load(std::memory_order_relaxed);
+	counts.leases_expired = leases_expired_.load(std::memory_order_relaxed);
+	counts.leases_lost = leases_lost_.load(std::memory_order_relaxed);
 	return counts;
 }
 
@@ -141,6 +150,14 @@ DirectoryTable::Add(Entry &entry, const NameCounts &counts) noexcept
 		entry.total_wait_us_.fetch_add(counts.total_wait_us, relaxed);
 	AtomicMax(entry.max_wait_us_, counts.max_wait_us);
 	AtomicMax(entry.last_acquired_, counts.last_acquired);
+	if (counts.leases_granted != 0)
+		entry.leases_granted_.fetch_add(counts.leases_granted, relaxed);
+	if (counts.leases_renewed != 0)
+		entry.leases_renewed_.fetch_add(counts.leases_renewed, relaxed);
+	if (counts.leases_expired != 0)
+		entry.leases_expired_.fetch_add(counts.leases_expired, relaxed);
+	if (counts.leases_lost != 0)
+		entry.leases_lost_.fetch_add(counts.leases_lost, relaxed);
 }
 
 /* The entries, their ages, the index, then room for Evict to sort every entry in. */
@@ -331,6 +348,10 @@ DirectoryTable::Fill(std::uint32_t slot, const NameId &id, std::uint64_t fingerp
 	entry->total_wait_us_.store(0, std::memory_order_relaxed);
 	entry->max_wait_us_.store(0, std::memory_order_relaxed);
 	entry->last_acquired_.store(0, std::memory_order_relaxed);
+	entry->leases_granted_.store(0, std::memory_order_relaxed);
+	entry->leases_renewed_.store(0, std::memory_order_relaxed);
+	entry->leases_expired_.store(0, std::memory_order_relaxed);
+	entry->leases_lost_.store(0, std::memory_order_relaxed);
 	entry->used_ = true;
 	entries_++;
 	return entry;
@@ -499,6 +520,10 @@ DirectoryTable::ResetCounts(std::int64_t now) noexcept
 		entries[i].total_wait_us_.store(0, std::memory_order_relaxed);
 		entries[i].max_wait_us_.store(0, std::memory_order_relaxed);
 		entries[i].last_acquired_.store(0, std::memory_order_relaxed);
+		entries[i].leases_granted_.store(0, std::memory_order_relaxed);
+		entries[i].leases_renewed_.store(0, std::memory_order_relaxed);
+		entries[i].leases_expired_.store(0, std::memory_order_relaxed);
+		entries[i].leases_lost_.store(0, std::memory_order_relaxed);
 	}
 	resets_.fetch_add(1, std::memory_order_relaxed);
 	last_reset_.store(now, std::memory_order_relaxed);

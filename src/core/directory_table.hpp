@@ -50,6 +50,10 @@ struct NameCounts
 	std::int64_t total_wait_us = 0; /* time in the lock queue, all waits */
 	std::int64_t max_wait_us = 0;
 	std::int64_t last_acquired = 0; /* 0: never */
+	std::uint64_t leases_granted = 0;	/* leases and semaphore grants */
+	std::uint64_t leases_renewed = 0;
+	std::uint64_t leases_expired = 0;	/* gone because their time was up */
+	std::uint64_t leases_lost = 0;	/* renewed, released or checked when gone */
 
 	bool		Empty() const noexcept;
 	void		Add(const NameCounts &other) noexcept;
@@ -95,6 +99,10 @@ public:
 		std::atomic<std::int64_t> total_wait_us_;
 		std::atomic<std::int64_t> max_wait_us_;
 		std::atomic<std::int64_t> last_acquired_;
+		std::atomic<std::uint64_t> leases_granted_;
+		std::atomic<std::uint64_t> leases_renewed_;
+		std::atomic<std::uint64_t> leases_expired_;
+		std::atomic<std::uint64_t> leases_lost_;
 		char		name_[kStoredNameBytes];
 	};
 

@@ -30,6 +30,7 @@ void		_PG_init(void);
 #pragma GCC visibility pop
 }
 
+#include "lease_ops.hpp"
 #include "lock_ops.hpp"
 #include "name_directory.hpp"
 #include "settings.hpp"
@@ -43,4 +44,5 @@ _PG_init(void)
 	advlock_named::DefineSettings();
 	advlock_named::RegisterLockCallbacks();
 	advlock_named::RegisterStatementCallbacks();
+	advlock_named::RegisterLeaseCallbacks();
 }

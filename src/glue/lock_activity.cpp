@@ -40,6 +40,7 @@ PG_FUNCTION_INFO_V1(named_lock_stats_reset);
 #pragma GCC visibility pop
 }
 
+#include "lease_ops.hpp"
 #include "name_directory.hpp"
 #include "pg_compat.hpp"
 
@@ -81,51 +82,88 @@ struct StatsRow
 
 /*
  * named_lock_activity() returns setof (name text, key bigint, pid integer,
- * mode text, granted boolean, wait_start timestamptz, blocked_by integer[])
+ * mode text, granted boolean, wait_start timestamptz, blocked_by integer[],
+ * token bigint, roleid oid)
  *
  * One row per advisory lock request on an int8 key in this database and
- * mode: holders and waiters, named from the directory.  blocked_by is
- * pg_blocking_pids() of a waiter, empty for a granted request.
+ * mode: holders and waiters, named from the directory; and one per lease
+ * (token not NULL, pid the session it ends with, if any, roleid its owner).  blocked_by is
+ * pg_blocking_pids() of a waiter, empty for a granted request and for a
+ * session waiting for a lease (the lease rows of its key block it).
  */
 Datum
 named_lock_activity(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	LockData   *status;
+	int			lease_count;
+	int			wait_count;
+	advlock_named::LeaseHolding *leases;
+	advlock_named::LeaseWait *waits;
 
 	(void) advlock_named::RequireDirectory();
 	InitMaterializedSRF(fcinfo, 0);
+	leases = advlock_named::CurrentLeaseHoldings(nullptr, &lease_count);
+	waits = advlock_named::CurrentLeaseWaits(&wait_count);
 	status = GetLockStatusData();
 
 	for (int i = 0; i < status->nelements; i++)
 	{
 		const LockInstanceData &instance = status->locks[i];
+		int64		key = KeyOf(instance.locktag);
+		TimestampTz lease_wait_start = 0;
 
 		if (!IsInt8KeyLockHere(instance.locktag))
 			continue;
+		/* granted by the lock manager, but waiting for a lease to go: a waiter */
+		for (int w = 0; w < wait_count; w++)
+			if (waits[w].pid == instance.pid && waits[w].key == key &&
+				waits[w].space == advlock_named::LeaseSpace::kLock)
+				lease_wait_start = waits[w].since;
 		for (LOCKMODE mode : {ShareLock, ExclusiveLock})
 		{
-			bool		granted = (instance.holdMask & LOCKBIT_ON(mode)) != 0;
-			bool		waiting = instance.waitLockMode == mode;
-			Datum		values[7];
-			bool		nulls[7] = {false, false, false, false, false, false, false};
+			bool		granted = (instance.holdMask & LOCKBIT_ON(mode)) != 0 && lease_wait_start == 0;
+			bool		waiting = instance.waitLockMode == mode ||
+				((instance.holdMask & LOCKBIT_ON(mode)) != 0 && lease_wait_start != 0);
+			Datum		values[9];
+			bool		nulls[9] = {false, false, false, false, false, false, false, true, true};
 
 			if (!granted && !waiting)
 				continue;
-			values[0] = advlock_named::DirectoryName(KeyOf(instance.locktag), instance.pid, &nulls[0]);
-			values[1] = Int64GetDatum(KeyOf(instance.locktag));
+			values[0] = advlock_named::DirectoryName(key, instance.pid, &nulls[0]);
+			values[1] = Int64GetDatum(key);
 			values[2] = Int32GetDatum(instance.pid);
 			nulls[2] = instance.pid == 0;	/* a prepared transaction */
 			values[3] = CStringGetTextDatum(mode == ShareLock ? "shared" : "exclusive");
 			values[4] = BoolGetDatum(granted);
-			values[5] = TimestampTzGetDatum(instance.waitStart);
-			nulls[5] = granted || instance.waitStart == 0;
-			if (granted)
+			values[5] = TimestampTzGetDatum(lease_wait_start != 0 ? lease_wait_start : instance.waitStart);
+			nulls[5] = granted || (lease_wait_start == 0 && instance.waitStart == 0);
+			if (granted || lease_wait_start != 0)
 				values[6] = PointerGetDatum(construct_empty_array(INT4OID));
 			else
 				values[6] = DirectFunctionCall1(pg_blocking_pids, Int32GetDatum(instance.pid));
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
+	}
+	/* the leases: held by a role and a token, not by a session */
+	for (int i = 0; i < lease_count; i++)
+	{
+		const advlock_named::LeaseHolding &lease = leases[i];
+		Datum		values[9];
+		bool		nulls[9] = {false, false, false, false, false, true, false, false, false};
+
+		nulls[0] = !advlock_named::MaySeeNamesOf(lease.role);
+		if (!nulls[0])
+			values[0] = PointerGetDatum(cstring_to_text_with_len(lease.name, lease.name_length));
+		values[1] = Int64GetDatum(lease.key);
+		values[2] = Int32GetDatum(lease.pid);
+		nulls[2] = lease.pid == 0;
+		values[3] = CStringGetTextDatum(lease.mode == advlock_named::LockMode::kShared ? "shared" : "exclusive");
+		values[4] = BoolGetDatum(true);
+		values[6] = PointerGetDatum(construct_empty_array(INT4OID));
+		values[7] = Int64GetDatum(lease.token);
+		values[8] = ObjectIdGetDatum(lease.role);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
 }
@@ -134,7 +172,9 @@ named_lock_activity(PG_FUNCTION_ARGS)
  * named_lock_stats() returns setof (userid oid, dbid oid, name text, key
  * bigint, acquisitions bigint, waited_acquisitions bigint, total_wait_ms
  * double precision, max_wait_ms double precision, timeouts bigint,
- * failed_tries bigint, deadlocks bigint, last_acquired timestamptz)
+ * failed_tries bigint, deadlocks bigint, last_acquired timestamptz,
+ * leases_granted bigint, leases_renewed bigint, leases_expired bigint,
+ * leases_lost bigint)
  *
  * One row per role, database and name the directory holds, after this
  * backend's own pending counts are flushed.
@@ -181,8 +221,8 @@ named_lock_stats(PG_FUNCTION_ARGS)
 	for (uint32 i = 0; i < count; i++)
 	{
 		const StatsRow &row = rows[i];
-		Datum		values[12];
-		bool		nulls[12] = {false};
+		Datum		values[16];
+		bool		nulls[16] = {false};
 
 		values[0] = ObjectIdGetDatum(row.id.role);
 		values[1] = ObjectIdGetDatum(row.id.database);
@@ -200,6 +240,10 @@ named_lock_stats(PG_FUNCTION_ARGS)
 		values[10] = Int64GetDatum((int64) row.counts.deadlocks);
 		values[11] = TimestampTzGetDatum(row.counts.last_acquired);
 		nulls[11] = row.counts.last_acquired == 0;
+		values[12] = Int64GetDatum((int64) row.counts.leases_granted);
+		values[13] = Int64GetDatum((int64) row.counts.leases_renewed);
+		values[14] = Int64GetDatum((int64) row.counts.leases_expired);
+		values[15] = Int64GetDatum((int64) row.counts.leases_lost);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -29,6 +29,7 @@ extern "C" {
 #include <algorithm>
 
 #include "backend_names.hpp"
+#include "lease_ops.hpp"
 #include "lock_ops.hpp"
 #include "lock_wait.hpp"
 #include "name_directory.hpp"
@@ -238,6 +239,37 @@ TakeLock(const LOCKTAG *tag, LOCKMODE lockmode, bool session, int timeout_ms, Lo
 	return WaitForLockCounted(tag, lockmode, session, timeout_ms, use);
 }
 
+/*
+ * After the lock manager granted a lock on a name that a lease may hold:
+ * whether leases let it stand, waiting for conflicting ones within the
+ * timeout.  If not, or if the wait fails, the lock just granted goes back.
+ */
+pg_noinline bool
+LeasesLetStand(const LockTarget &target, LockMode mode, bool session, int timeout_ms, TimestampTz start,
+			   LocalName *use)
+{
+	volatile bool allowed = false;
+
+	PG_TRY();
+	{
+		allowed = WaitOutLeases(target, mode, timeout_ms, start);
+	}
+	PG_CATCH();
+	{
+		/* a transaction lock goes with the rollback */
+		if (session)
+			(void) LockRelease(&target.tag, ToLockManagerMode(mode), true);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (!allowed)
+	{
+		(void) LockRelease(&target.tag, ToLockManagerMode(mode), session);
+		CountRefusedByLease(use, timeout_ms != 0);
+	}
+	return allowed;
+}
+
 void
 CountNamedSessionHold(NameEntry &entry, LockMode mode, int64 delta)
 {
@@ -375,13 +407,17 @@ AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeo
 	bool		session = scope == Scope::kSession;
 	NameEntry  *entry;
 	LocalName  *use;
+	TimestampTz start;
 
 	PreventUseInParallelWorker();
 	entry = EntryFor(target);
 	use = NoteNameUsed(target, *entry);
 	if (session)
 		ReserveStatementHolds(1);
+	start = timeout_ms > 0 ? GetCurrentTimestamp() : 0;
 	if (!TakeLock(&target.tag, ToLockManagerMode(mode), session, timeout_ms, use))
+		return false;
+	if (unlikely(LeasesMayConflict(target)) && !LeasesLetStand(target, mode, session, timeout_ms, start, use))
 		return false;
 	if (session)
 	{
@@ -410,9 +446,12 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 		{
 			NameEntry  *entry = EntryFor(targets[taken]);
 			LocalName  *use = NoteNameUsed(targets[taken], *entry);
+			int			left = RemainingTimeout(timeout_ms, start);
+			TimestampTz name_start = left > 0 ? GetCurrentTimestamp() : 0;
 
-			if (!TakeLock(&targets[taken].tag, ToLockManagerMode(mode), session,
-						  RemainingTimeout(timeout_ms, start), use))
+			if (!TakeLock(&targets[taken].tag, ToLockManagerMode(mode), session, left, use) ||
+				(unlikely(LeasesMayConflict(targets[taken])) &&
+				 !LeasesLetStand(targets[taken], mode, session, left, name_start, use)))
 			{
 				complete = false;
 				break;

@@ -36,6 +36,7 @@ PG_FUNCTION_INFO_V1(named_lock_waits);
 
 #include <algorithm>
 
+#include "lease_ops.hpp"
 #include "lock_ops.hpp"
 #include "name_directory.hpp"
 
@@ -140,7 +141,7 @@ NameDatum(const KnownName *known, int count, int64 key, bool *isnull)
 	return (Datum) 0;
 }
 
-/* One granted or awaited mode of one lock-status entry. */
+/* One granted or awaited mode of one lock-status entry, or a lease (token not 0). */
 struct Request
 {
 	int			pid;
@@ -148,7 +149,24 @@ struct Request
 	bool		granted;
 	TimestampTz wait_start;
 	int			position;		/* in the status data: holders keep that order */
+	int64		token;
 };
+
+/*
+ * A lock the lock manager granted to a session that still waits for a
+ * lease to go: the request is not granted yet, as the session sees it.
+ */
+bool
+WaitsForLease(const advlock_named::LeaseWait *waits, int count, int pid, int64 key, TimestampTz *since)
+{
+	for (int i = 0; i < count; i++)
+		if (waits[i].pid == pid && waits[i].key == key && waits[i].space == advlock_named::LeaseSpace::kLock)
+		{
+			*since = waits[i].since;
+			return true;
+		}
+	return false;
+}
 
 bool
 HoldersThenWaitOrder(const Request &a, const Request &b)
@@ -164,10 +182,12 @@ HoldersThenWaitOrder(const Request &a, const Request &b)
 
 /*
  * named_lock_holders(name text) returns setof (pid integer, mode text,
- * granted boolean, wait_start timestamptz)
+ * granted boolean, wait_start timestamptz, token bigint)
  *
- * Every session holding or waiting for the name, holders first, then
- * waiters in the order they started waiting.
+ * Every session holding or waiting for the name, and every lease on it
+ * (token not NULL; pid the session it ends with, if any): holders first,
+ * then waiters in the order they started waiting.  A session whose lock
+ * the lock manager granted but that waits for a lease to go is a waiter.
  */
 Datum
 named_lock_holders(PG_FUNCTION_ARGS)
@@ -177,39 +197,52 @@ named_lock_holders(PG_FUNCTION_ARGS)
 	LockData   *status;
 	Request    *requests;
 	int			count = 0;
+	int			lease_count;
+	int			wait_count;
+	advlock_named::LeaseHolding *leases = advlock_named::CurrentLeaseHoldings(&target.key, &lease_count);
+	advlock_named::LeaseWait *waits = advlock_named::CurrentLeaseWaits(&wait_count);
 
 	InitMaterializedSRF(fcinfo, 0);
 	status = GetLockStatusData();
-	requests = static_cast<Request *>(palloc((2 * status->nelements + 1) * sizeof(Request)));
+	requests = static_cast<Request *>(palloc((2 * status->nelements + lease_count + 1) * sizeof(Request)));
 
 	for (int i = 0; i < status->nelements; i++)
 	{
 		const LockInstanceData &instance = status->locks[i];
+		TimestampTz since;
 
 		if (!SameLock(instance.locktag, target.tag))
 			continue;
 		for (LOCKMODE mode : kModes)
 		{
-			if ((instance.holdMask & LOCKBIT_ON(mode)) != 0)
-				requests[count] = Request{instance.pid, mode, true, 0, count};
+			if ((instance.holdMask & LOCKBIT_ON(mode)) != 0 &&
+				WaitsForLease(waits, wait_count, instance.pid, target.key, &since))
+				requests[count] = Request{instance.pid, mode, false, since, count, 0};
+			else if ((instance.holdMask & LOCKBIT_ON(mode)) != 0)
+				requests[count] = Request{instance.pid, mode, true, 0, count, 0};
 			else if (instance.waitLockMode == mode)
-				requests[count] = Request{instance.pid, mode, false, instance.waitStart, count};
+				requests[count] = Request{instance.pid, mode, false, instance.waitStart, count, 0};
 			else
 				continue;
 			count++;
 		}
 	}
+	for (int i = 0; i < lease_count; i++, count++)
+		requests[count] = Request{leases[i].pid, advlock_named::ToLockManagerMode(leases[i].mode), true, 0,
+								  count, leases[i].token};
 	std::sort(requests, requests + count, HoldersThenWaitOrder);
 
 	for (int i = 0; i < count; i++)
 	{
-		Datum		values[4];
-		bool		nulls[4] = {false, false, false, false};
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
 
 		values[0] = PidDatum(requests[i].pid, &nulls[0]);
 		values[1] = CStringGetTextDatum(ModeName(requests[i].mode));
 		values[2] = BoolGetDatum(requests[i].granted);
 		values[3] = WaitStartDatum(requests[i].wait_start, &nulls[3]);
+		values[4] = Int64GetDatum(requests[i].token);
+		nulls[4] = requests[i].token == 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -218,15 +251,19 @@ named_lock_holders(PG_FUNCTION_ARGS)
 /*
  * named_lock_is_held(name text) returns boolean
  *
- * Whether any session (this one included) or prepared transaction holds
- * the name in any mode, like MySQL's IS_USED_LOCK.
+ * Whether any session (this one included), prepared transaction or lease
+ * holds the name in any mode, like MySQL's IS_USED_LOCK.
  */
 Datum
 named_lock_is_held(PG_FUNCTION_ARGS)
 {
 	LockTarget	target = advlock_named::TargetFromArgument(fcinfo, 0);
 	LockData   *status = GetLockStatusData();
+	int			lease_count;
 
+	(void) advlock_named::CurrentLeaseHoldings(&target.key, &lease_count);
+	if (lease_count > 0)
+		PG_RETURN_BOOL(true);
 	for (int i = 0; i < status->nelements; i++)
 		if (SameLock(status->locks[i].locktag, target.tag) && status->locks[i].holdMask != 0)
 			PG_RETURN_BOOL(true);

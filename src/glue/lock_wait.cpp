@@ -21,6 +21,8 @@
 extern "C" {
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/xact.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
@@ -39,41 +41,43 @@ extern "C" {
 
 namespace advlock_named {
 
-int
-TimeoutFromArgument(FunctionCallInfo fcinfo, int argno)
+double
+IntervalMicroseconds(const Interval *interval)
 {
-	const Interval *timeout;
+	if (AnlIntervalIsPlusInfinity(interval))
+		return INFINITY;
+	if (AnlIntervalIsMinusInfinity(interval))
+		return -INFINITY;
+	return interval->time + interval->day * (double) USECS_PER_DAY +
+		interval->month * (double) DAYS_PER_MONTH * USECS_PER_DAY;
+}
+
+int
+TimeoutFromArgument(FunctionCallInfo fcinfo, int argno, const TimeoutWords &words)
+{
 	double		microseconds;
 	double		milliseconds;
 
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("lock timeout must not be null"),
-				 errhint("Call the function without a timeout to wait as long as it takes.")));
-	timeout = PG_GETARG_INTERVAL_P(argno);
-
-	if (AnlIntervalIsPlusInfinity(timeout))
+				 errmsg("%s must not be null", words.what),
+				 errhint("%s", words.forever_hint)));
+	microseconds = IntervalMicroseconds(PG_GETARG_INTERVAL_P(argno));
+	if (microseconds == INFINITY)
 		return kWaitForever;
-	if (AnlIntervalIsMinusInfinity(timeout))
-		microseconds = -1;
-	else
-		microseconds = timeout->time +
-			timeout->day * (double) USECS_PER_DAY +
-			timeout->month * (double) DAYS_PER_MONTH * USECS_PER_DAY;
-
 	if (microseconds < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lock timeout must not be negative"),
+				 errmsg("%s must not be negative", words.what),
 				 errhint("Use a zero timeout to try once without waiting.")));
 	milliseconds = WholeMilliseconds(microseconds);
 	if (milliseconds > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lock timeout is too long"),
+				 errmsg("%s is too long", words.what),
 				 errdetail("The longest timeout is %d milliseconds, about 24.8 days.", PG_INT32_MAX),
-				 errhint("Call the function without a timeout to wait as long as it takes.")));
+				 errhint("%s", words.forever_hint)));
 	return (int) milliseconds;
 }
 

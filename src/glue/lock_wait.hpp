@@ -14,12 +14,25 @@ namespace advlock_named {
 /* A timeout in milliseconds; kWaitForever means no limit of our own. */
 constexpr int kWaitForever = -1;
 
+/* How the errors of a timeout argument name it, and how to wait forever instead. */
+struct TimeoutWords
+{
+	const char *what;
+	const char *forever_hint;
+};
+
+constexpr TimeoutWords kLockTimeoutWords = {
+	"lock timeout", "Call the function without a timeout to wait as long as it takes."};
+
 /*
  * Reads an interval argument as a timeout.  NULL, negative and too long
  * timeouts are errors; 'infinity' (PostgreSQL 17 and later) is kWaitForever;
  * anything positive rounds up to a whole millisecond.
  */
-int			TimeoutFromArgument(FunctionCallInfo fcinfo, int argno);
+int			TimeoutFromArgument(FunctionCallInfo fcinfo, int argno, const TimeoutWords &words = kLockTimeoutWords);
+
+/* An interval's length in microseconds, a month taken as 30 days; +-INFINITY for +-'infinity'. */
+double		IntervalMicroseconds(const Interval *interval);
 
 /*
  * Queues for a lock this backend does not hold in this mode, after a

@@ -651,6 +651,21 @@ CountTryFailed(LocalName *use)
 	flush_at_transaction_end = true;
 }
 
+void
+CountRefusedByLease(LocalName *use, bool timed)
+{
+	if (use == NULL)
+		return;
+	if (use->acquisitions > 0)
+		use->acquisitions--;
+	if (timed)
+		Rare(use).other_pending.timeouts++;
+	else
+		Rare(use).other_pending.failed_tries++;
+	MarkPending(use);
+	flush_at_transaction_end = true;
+}
+
 bool
 WaitForLockCounted(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms, LocalName *use)
 {
@@ -678,6 +693,62 @@ void
 FlushNameCounts()
 {
 	Flush();
+}
+
+void
+CountLeaseEvent(Oid role, int64 key, std::string_view name, bool truncated, uint64 fingerprint, LeaseEvent event)
+{
+	DirectoryPart *directory;
+	NameCounts	counts;
+	DirectoryTable::Entry *entry;
+	NameId		id{MyDatabaseId, role, key};
+
+	if (!track_names || (directory = Directory()) == nullptr)
+		return;
+	switch (event)
+	{
+		case LeaseEvent::kGranted:
+			counts.leases_granted = 1;
+			break;
+		case LeaseEvent::kPermitsGranted:
+			counts.leases_granted = 1;
+			counts.acquisitions = 1;
+			counts.last_acquired = GetCurrentTimestamp();
+			break;
+		case LeaseEvent::kRenewed:
+			counts.leases_renewed = 1;
+			break;
+		case LeaseEvent::kExpired:
+			counts.leases_expired = 1;
+			break;
+		case LeaseEvent::kLost:
+			counts.leases_lost = 1;
+			break;
+		case LeaseEvent::kTryFailed:
+			counts.failed_tries = 1;
+			break;
+		case LeaseEvent::kTimedOut:
+			counts.timeouts = 1;
+			break;
+	}
+	if (name.size() > kStoredNameBytes)
+	{
+		name = name.substr(0, pg_mbcliplen(name.data(), (int) name.size(), kStoredNameBytes));
+		truncated = true;
+	}
+
+	DirectoryPart &part = PartOf(directory, MyDatabaseId, key);
+
+	LWLockAcquire(part.lock, LW_EXCLUSIVE);
+	entry = part.table->Publish(id, fingerprint, name, truncated);
+	if (entry == nullptr)
+	{
+		(void) part.table->Evict(KeyInUse, NULL);
+		entry = part.table->Publish(id, fingerprint, name, truncated);
+	}
+	if (entry != nullptr)
+		part.table->Add(*entry, counts);
+	LWLockRelease(part.lock);
 }
 
 void

@@ -98,12 +98,41 @@ void		CountAcquired(LocalName *use);
 void		CountTryFailed(LocalName *use);
 
 /*
+ * A lock the lock manager granted (and CountAcquired counted) that a lease
+ * then refused: no acquisition after all (if it is not flushed yet), but a
+ * failed try or a timeout.
+ */
+void		CountRefusedByLease(LocalName *use, bool timed);
+
+/*
  * WaitForLock (lock_wait.hpp) that also counts the wait in use: granted
  * after how long, timed out, or ended by a deadlock error (which is
  * re-raised).
  */
 bool		WaitForLockCounted(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms,
 							   LocalName *use);
+
+/* What happens to a lease or semaphore grant, as named_lock_stats counts it. */
+enum class LeaseEvent
+{
+	kGranted,					/* a lease: its lock was counted as acquired on the way */
+	kPermitsGranted,
+	kRenewed,
+	kExpired,
+	kLost,
+	kTryFailed,
+	kTimedOut,
+};
+
+/*
+ * Counts event straight into the directory entry of (this database, role,
+ * key), publishing name there first if need be: leases are rarer than
+ * locks, and their events are often another role's (an expiry someone
+ * else found).  Nothing when this session does not track names or there is
+ * no directory.  Call it holding no lock; it raises no ERROR of its own.
+ */
+void		CountLeaseEvent(Oid role, int64 key, std::string_view name, bool truncated, uint64 fingerprint,
+							LeaseEvent event);
 
 /* Moves this backend's pending counts into the directory. */
 void		FlushNameCounts();

@@ -39,3 +39,10 @@ extern "C" {
 #define AnlIntervalIsMinusInfinity(interval) ((void) (interval), false)
 #endif
 
+
+/* This backend's PGPROC number, which names its slot in shared arrays. */
+#if PG_VERSION_NUM >= 170000
+#define AnlMyProcNumber() MyProcNumber
+#else
+#define AnlMyProcNumber() (MyProc->pgprocno)
+#endif

@@ -1,12 +1,24 @@
 /*-------------------------------------------------------------------------
  *
  * shared_state.cpp
- *	  Where the shared name directory lives: the main shared memory segment
- *	  when the library is preloaded (the pg_stat_statements way, on every
- *	  supported major), otherwise a DSM registry segment created on first
- *	  use (PostgreSQL 17 and later).  Both hold the same layout: a header
- *	  with the parts' LWLocks, each on a cache line of its own, then the
- *	  parts' tables (directory_table.hpp), max_names entries in all.
+ *	  Where the shared state lives: the name directory (a header with its
+ *	  parts' LWLocks, then the parts' tables, max_names entries in all) and
+ *	  the lease table (a header with its LWLocks, then the table).
+ *
+ * When the library is preloaded both are in the main shared memory
+ * segment, made at server start (the pg_stat_statements way, on every
+ * supported major).  Otherwise, on PostgreSQL 17 and later, a small DSM
+ * registry entry holds the handles of two DSM segments, each made when it
+ * is first needed: the directory by the first lock call of a session that
+ * tracks names, the lease table by the first lease.  A segment that cannot
+ * be made stays unmade until a restart, with the reason recorded.
+ *
+ * The directory is only there to be looked at, so failing to make or
+ * attach it must not fail a lock call: the lock path tries it once per
+ * backend, in a subtransaction that absorbs the error, and goes on without
+ * it.  The lease table is a matter of exclusion: a lock call cannot be
+ * granted past a lease it cannot see, so failing to attach an existing
+ * table fails the call.
  *
  * Glue layer; see advlock_named.cpp for the rules every glue file follows.
  *
@@ -15,6 +27,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "fmgr.h"
 #include "storage/ipc.h"
@@ -22,32 +35,33 @@ extern "C" {
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 #if PG_VERSION_NUM >= 170000
+#include "port/atomics.h"
 #include "storage/dsm.h"
 #include "storage/dsm_registry.h"
 #endif
 }
 
+#include "lease_state.hpp"
 #include "name_directory.hpp"
+#include "statement_holds.hpp"
 
 namespace advlock_named {
 
 int			max_names = 5000;
 bool		track_names = true;
+int			max_leases = 1024;
+int			max_lease_ttl = 24 * 60 * 60 * 1000;
+int			max_leases_per_role = 256;
 
 namespace {
 
-/* Both the ShmemInitStruct and the DSM registry name. */
-constexpr const char kSegmentName[] = "advlock_named name directory";
+/* The ShmemInitStruct names; the LWLock tranche and wait event of both. */
+constexpr const char kDirectoryName[] = "advlock_named name directory";
+constexpr const char kLeasesName[] = "advlock_named leases";
 constexpr const char kTrancheName[] = "advlock_named";
-
-struct SharedHeader
-{
-	LWLockPadded locks[kDirectoryParts];
-	int			tranche_id;
-	/* max_names when the directory was made: the layout, whatever the setting says now */
-	uint32		capacity;
-};
 
 constexpr Size
 CacheLineAligned(Size size)
@@ -55,14 +69,23 @@ CacheLineAligned(Size size)
 	return (size + 63) / 64 * 64;
 }
 
+/*
+ * The name directory.
+ */
+
+struct DirectoryHeader
+{
+	LWLockPadded locks[kDirectoryParts];
+	int			tranche_id;
+	/* max_names when the directory was made: the layout, whatever the setting says now */
+	uint32		capacity;
+};
+
 /* The first table starts on a cache line of its own, and so does every next one. */
-constexpr Size kTablesOffset = CacheLineAligned(sizeof(SharedHeader));
+constexpr Size kTablesOffset = CacheLineAligned(sizeof(DirectoryHeader));
 
 DirectoryPart parts[kDirectoryParts];
 DirectoryPart *directory = nullptr;	/* parts, once adopted */
-
-shmem_request_hook_type previous_shmem_request_hook = NULL;
-shmem_startup_hook_type previous_shmem_startup_hook = NULL;
 
 /* capacity shared out: the first parts take one entry more when it does not divide evenly. */
 uint32
@@ -79,7 +102,7 @@ PartBytes(uint32 capacity, int part)
 
 /* The bytes of a directory of max_names entries, as this backend's setting has it. */
 Size
-SharedBytes()
+DirectoryBytes()
 {
 	Size		bytes = kTablesOffset;
 
@@ -88,11 +111,11 @@ SharedBytes()
 	return bytes;
 }
 
-/* Lays out a fresh directory of max_names entries; the init callback of the DSM registry too. */
+/* Lays out a fresh directory of max_names entries. */
 void
-InitSharedState(void *memory)
+LayOutDirectory(void *memory)
 {
-	SharedHeader *header = static_cast<SharedHeader *>(memory);
+	DirectoryHeader *header = static_cast<DirectoryHeader *>(memory);
 	char	   *table = static_cast<char *>(memory) + kTablesOffset;
 
 	header->tranche_id = LWLockNewTrancheId();
@@ -106,9 +129,9 @@ InitSharedState(void *memory)
 }
 
 void
-Adopt(void *memory)
+AdoptDirectory(void *memory)
 {
-	SharedHeader *header = static_cast<SharedHeader *>(memory);
+	DirectoryHeader *header = static_cast<DirectoryHeader *>(memory);
 	char	   *table = static_cast<char *>(memory) + kTablesOffset;
 
 	/* names the locks' wait event in this process */
@@ -121,12 +144,71 @@ Adopt(void *memory)
 	directory = parts;
 }
 
+/*
+ * The lease table.
+ */
+
+struct LeaseHeader
+{
+	LWLockPadded lock;
+	LWLockPadded token_lock;
+	int			tranche_id;
+};
+
+constexpr Size kLeaseTableOffset = CacheLineAligned(sizeof(LeaseHeader));
+
+LeaseState lease_state;
+
+/* One waiter slot per backend that may run SQL (ProcNumbers below MaxBackends). */
+uint32
+WaiterSlots()
+{
+	return (uint32) MaxBackends;
+}
+
+Size
+LeaseBytes()
+{
+	return add_size(kLeaseTableOffset, LeaseTable::BytesFor((uint32) max_leases, WaiterSlots()));
+}
+
+void
+LayOutLeases(void *memory)
+{
+	LeaseHeader *header = static_cast<LeaseHeader *>(memory);
+
+	header->tranche_id = LWLockNewTrancheId();
+	LWLockInitialize(&header->lock.lock, header->tranche_id);
+	LWLockInitialize(&header->token_lock.lock, header->tranche_id);
+	(void) LeaseTable::Create(static_cast<char *>(memory) + kLeaseTableOffset, (uint32) max_leases,
+							  WaiterSlots());
+}
+
+void
+AdoptLeases(void *memory)
+{
+	LeaseHeader *header = static_cast<LeaseHeader *>(memory);
+
+	LWLockRegisterTranche(header->tranche_id, kTrancheName);
+	lease_state = LeaseState{reinterpret_cast<LeaseTable *>(static_cast<char *>(memory) + kLeaseTableOffset),
+							 &header->lock.lock, &header->token_lock.lock};
+	adopted_leases = &lease_state;
+}
+
+/*
+ * Preloaded: both in the main shared memory segment.
+ */
+
+shmem_request_hook_type previous_shmem_request_hook = NULL;
+shmem_startup_hook_type previous_shmem_startup_hook = NULL;
+
 void
 RequestSharedMemory()
 {
 	if (previous_shmem_request_hook != NULL)
 		previous_shmem_request_hook();
-	RequestAddinShmemSpace(SharedBytes());
+	RequestAddinShmemSpace(DirectoryBytes());
+	RequestAddinShmemSpace(LeaseBytes());
 }
 
 void
@@ -139,11 +221,15 @@ StartSharedMemory()
 		previous_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	memory = ShmemInitStruct(kSegmentName, SharedBytes(), &found);
+	memory = ShmemInitStruct(kDirectoryName, DirectoryBytes(), &found);
 	if (!found)
-		InitSharedState(memory);
+		LayOutDirectory(memory);
+	AdoptDirectory(memory);
+	memory = ShmemInitStruct(kLeasesName, LeaseBytes(), &found);
+	if (!found)
+		LayOutLeases(memory);
+	AdoptLeases(memory);
 	LWLockRelease(AddinShmemInitLock);
-	Adopt(memory);
 }
 
 } // namespace
@@ -163,7 +249,7 @@ namespace {
  * PostgreSQL 15 re-sorts its whole array of settings for every setting an
  * extension defines, some 7,000 name comparisons for a name that sorts as
  * early as ours: 0.1 ms of every new connection's first call.  There the
- * directory needs preloading, so in a library loaded later its settings
+ * shared state needs preloading, so in a library loaded later its settings
  * could never take effect; they are defined only to take over a value the
  * configuration or a SET gave them (replacing a placeholder costs no sort),
  * so that nothing warns about them.
@@ -182,16 +268,17 @@ WorthDefining(const char *name)
 } // namespace
 
 /*
- * The size is fixed when the directory is created: at server start when
- * preloaded (PGC_POSTMASTER), otherwise when the first backend after the
- * start creates the DSM segment.  A library loaded after startup cannot
- * define a PGC_POSTMASTER setting, so there it is PGC_SIGHUP, read from the
- * configuration file, and a change takes effect at the next restart either
- * way.
+ * The sizes are fixed when the state is made: at server start when
+ * preloaded (PGC_POSTMASTER), otherwise when a backend first makes the DSM
+ * segment.  A library loaded after startup cannot define a PGC_POSTMASTER
+ * setting, so there they are PGC_SIGHUP, read from the configuration file,
+ * and a change takes effect at the next restart either way.
  */
 void
 DefineDirectorySettings()
 {
+	GucContext	size_context = process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP;
+
 	if (WorthDefining("advlock_named.max_names"))
 		DefineCustomIntVariable("advlock_named.max_names",
 								"Maximum number of names the shared name directory keeps.",
@@ -199,7 +286,7 @@ DefineDirectorySettings()
 								&max_names,
 								max_names,
 								100, 1000000,
-								process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
+								size_context,
 								0,
 								NULL, NULL, NULL);
 
@@ -217,68 +304,253 @@ DefineDirectorySettings()
 								 PGC_SUSET,
 								 0,
 								 NULL, NULL, NULL);
+
+	if (WorthDefining("advlock_named.max_leases"))
+		DefineCustomIntVariable("advlock_named.max_leases",
+								"Maximum number of leases and semaphore grants held at once on the server.",
+								"Takes effect at server start.",
+								&max_leases,
+								max_leases,
+								16, 1000000,
+								size_context,
+								0,
+								NULL, NULL, NULL);
+
+	/* Superuser-only, so that a role cannot give itself longer leases or more of them. */
+	if (WorthDefining("advlock_named.max_lease_ttl"))
+		DefineCustomIntVariable("advlock_named.max_lease_ttl",
+								"Longest time to live a lease may ask for.",
+								NULL,
+								&max_lease_ttl,
+								max_lease_ttl,
+								1, INT_MAX,
+								PGC_SUSET,
+								GUC_UNIT_MS,
+								NULL, NULL, NULL);
+
+	if (WorthDefining("advlock_named.max_leases_per_role"))
+		DefineCustomIntVariable("advlock_named.max_leases_per_role",
+								"Maximum number of leases and semaphore grants one role may hold at once.",
+								"0 means no limit but max_leases.",
+								&max_leases_per_role,
+								max_leases_per_role,
+								0, 1000000,
+								PGC_SUSET,
+								0,
+								NULL, NULL, NULL);
 }
 
 #if PG_VERSION_NUM >= 170000
 namespace {
 
 /*
- * Without preloading, the DSM registry holds only the handle of the
- * directory's own segment, sized by the max_names of the backend that
- * creates it.  The registry entry's size is fixed, so a later change of
- * max_names cannot make GetNamedDSMSegment fail on a size mismatch.
+ * Without preloading, the DSM registry holds only this: the state of the
+ * two segments, so that its size never changes with a setting (a size
+ * mismatch would fail GetNamedDSMSegment), and a segment is made only when
+ * it is needed.  Versioned with the layouts: a backend that loads a newer
+ * library while others still run an older one (a package upgrade without a
+ * restart) makes state of its own rather than read theirs.  Bump it with
+ * either layout.
  */
-struct DirectoryHandle
+constexpr const char kRegistryName[] = "advlock_named shared state, layout 3";
+
+enum SegmentState : uint32
 {
-	dsm_handle	handle;
+	kUnmade,
+	kMade,
+	kFailed,
 };
 
-/*
- * Versioned with the layout: a backend that loads a newer library while
- * others still run an older one (a package upgrade without a restart) makes
- * a directory of its own rather than read theirs.  Bump it with the layout.
- */
-constexpr const char kRegistryName[] = "advlock_named name directory handle, layout 2";
-
-/* The registry's init callback: creates the directory's segment, pinned for the server's life. */
-void
-CreateDirectorySegment(void *memory)
+struct Segment
 {
-	DirectoryHandle *directory = static_cast<DirectoryHandle *>(memory);
-	dsm_segment *segment;
+	pg_atomic_uint32 state;		/* read without the lock; written under it */
+	dsm_handle	handle;
+	char		reason[256];	/* kFailed: the error that stopped it */
+};
 
-	directory->handle = DSM_HANDLE_INVALID;
-	segment = dsm_create(SharedBytes(), 0);
-	InitSharedState(dsm_segment_address(segment));
-	dsm_pin_segment(segment);
-	dsm_pin_mapping(segment);
-	directory->handle = dsm_segment_handle(segment);
+struct Registry
+{
+	LWLock		lock;			/* making a segment */
+	int			tranche_id;
+	Segment		directory;
+	Segment		leases;
+};
+
+Registry   *registry = nullptr;
+bool		directory_given_up = false;	/* this backend saw it fail, and said so */
+
+void
+LayOutRegistry(void *memory)
+{
+	Registry   *fresh = static_cast<Registry *>(memory);
+
+	fresh->tranche_id = LWLockNewTrancheId();
+	LWLockInitialize(&fresh->lock, fresh->tranche_id);
+	for (Segment *segment : {&fresh->directory, &fresh->leases})
+	{
+		pg_atomic_init_u32(&segment->state, kUnmade);
+		segment->handle = DSM_HANDLE_INVALID;
+		segment->reason[0] = '\0';
+	}
 }
 
-void
-AttachDirectorySegment()
+Registry   &
+Attached()
 {
-	bool		found;
-	DirectoryHandle *directory = static_cast<DirectoryHandle *>(
-		GetNamedDSMSegment(kRegistryName, sizeof(DirectoryHandle), CreateDirectorySegment, &found));
-	dsm_segment *segment;
-
-	if (directory->handle == DSM_HANDLE_INVALID)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the advlock_named name directory could not be created"),
-				 errhint("Restart the server, or add advlock_named to shared_preload_libraries.")));
-	segment = dsm_find_mapping(directory->handle);
-	if (segment == NULL)
+	if (registry == nullptr)
 	{
-		segment = dsm_attach(directory->handle);
-		if (segment == NULL)
+		bool		found;
+
+		registry = static_cast<Registry *>(GetNamedDSMSegment(kRegistryName, sizeof(Registry),
+															  LayOutRegistry, &found));
+		LWLockRegisterTranche(registry->tranche_id, kTrancheName);
+	}
+	return *registry;
+}
+
+/* Maps a made segment into this backend for the rest of its life. */
+void *
+MapSegment(const Segment &segment)
+{
+	dsm_segment *mapped = dsm_find_mapping(segment.handle);
+
+	if (mapped == NULL)
+	{
+		mapped = dsm_attach(segment.handle);
+		if (mapped == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("could not attach to the advlock_named name directory")));
-		dsm_pin_mapping(segment);
+					 errmsg("could not attach to the advlock_named shared state")));
+		dsm_pin_mapping(mapped);
 	}
-	Adopt(dsm_segment_address(segment));
+	return dsm_segment_address(mapped);
+}
+
+/*
+ * Makes segment with bytes and lay_out, pinned for the server's life, under
+ * the registry's lock; a failure is recorded with its reason before the
+ * error goes on, so that no backend tries again.
+ */
+void
+MakeSegment(Segment &segment, Size bytes, void (*lay_out)(void *))
+{
+	PG_TRY();
+	{
+		dsm_segment *made = dsm_create(bytes, DSM_CREATE_NULL_IF_MAXSEGMENTS);
+
+		if (made == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("too many dynamic shared memory segments")));
+		lay_out(dsm_segment_address(made));
+		dsm_pin_segment(made);
+		dsm_pin_mapping(made);
+		segment.handle = dsm_segment_handle(made);
+		pg_atomic_write_u32(&segment.state, kMade);
+	}
+	PG_CATCH();
+	{
+		MemoryContext caller = MemoryContextSwitchTo(TopMemoryContext);
+		ErrorData  *error = CopyErrorData();
+
+		MemoryContextSwitchTo(caller);
+		strlcpy(segment.reason, error->message, sizeof(segment.reason));
+		FreeErrorData(error);
+		pg_atomic_write_u32(&segment.state, kFailed);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/* The segment's memory, made first if it is unmade; nullptr if it failed. */
+void *
+MadeSegment(Segment &segment, Size (*bytes)(), void (*lay_out)(void *))
+{
+	if (pg_atomic_read_u32(&segment.state) == kUnmade)
+	{
+		LWLockAcquire(&registry->lock, LW_EXCLUSIVE);
+		if (pg_atomic_read_u32(&segment.state) == kUnmade)
+			MakeSegment(segment, bytes(), lay_out);
+		LWLockRelease(&registry->lock);
+	}
+	if (pg_atomic_read_u32(&segment.state) != kMade)
+		return nullptr;
+	return MapSegment(segment);
+}
+
+/* Attaches the directory, making it if need be; an ERROR says why not. */
+void
+AttachDirectoryOrFail()
+{
+	void	   *memory = MadeSegment(Attached().directory, DirectoryBytes, LayOutDirectory);
+
+	if (memory != nullptr)
+		AdoptDirectory(memory);
+}
+
+/* Logs, once per backend, that the lock path goes on without the directory. */
+void
+LogNoDirectory(const char *reason)
+{
+	directory_given_up = true;
+	ereport(LOG,
+			(errmsg("advlock_named: named locks go on without the name directory"),
+			 errdetail("It could not be created: %s", reason)));
+}
+
+/*
+ * The lock path's way to the directory.  Made, it is attached like any
+ * segment.  Unmade, it is made in a subtransaction that absorbs an error
+ * (not in a parallel operation, where no subtransaction can start: a later
+ * call tries), so that the lock call goes on without it.
+ */
+void
+TryDirectory()
+{
+	Segment    &segment = Attached().directory;
+	MemoryContext caller_context = CurrentMemoryContext;
+	ResourceOwner caller_owner = CurrentResourceOwner;
+
+	switch (pg_atomic_read_u32(&segment.state))
+	{
+		case kMade:
+			AdoptDirectory(MapSegment(segment));
+			return;
+		case kFailed:
+			LogNoDirectory(segment.reason);
+			return;
+		default:
+			break;
+	}
+	if (IsInParallelMode())
+		return;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(caller_context);
+	PG_TRY();
+	{
+		AttachDirectoryOrFail();
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(caller_context);
+		error = CopyErrorData();
+		FlushErrorState();
+		BeginOwnRollback();
+		RollbackAndReleaseCurrentSubTransaction();
+		EndOwnRollback();
+		/* made by another, but not to be had here: this backend goes on without */
+		if (pg_atomic_read_u32(&segment.state) != kFailed)
+			LogNoDirectory(error->message);
+		FreeErrorData(error);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(caller_context);
+	CurrentResourceOwner = caller_owner;
+	if (directory == nullptr && pg_atomic_read_u32(&segment.state) == kFailed)
+		LogNoDirectory(segment.reason);
 }
 
 } // namespace
@@ -289,8 +561,8 @@ Directory()
 {
 #if PG_VERSION_NUM >= 170000
 	/* not in the postmaster nor a single-user backend */
-	if (directory == nullptr && IsUnderPostmaster)
-		AttachDirectorySegment();
+	if (directory == nullptr && IsUnderPostmaster && !directory_given_up)
+		TryDirectory();
 #endif
 	return directory;
 }
@@ -304,12 +576,62 @@ AttachedDirectory()
 DirectoryPart *
 RequireDirectory()
 {
-	if (Directory() == nullptr)
+#if PG_VERSION_NUM >= 170000
+	if (directory == nullptr && IsUnderPostmaster)
+	{
+		AttachDirectoryOrFail();
+		if (directory == nullptr)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the advlock_named name directory could not be created"),
+					 errdetail("%s", registry->directory.reason),
+					 errhint("Lower advlock_named.max_names or make room for dynamic shared memory, then restart the server; named locks work meanwhile.")));
+	}
+#endif
+	if (directory == nullptr)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("advlock_named must be loaded via \"shared_preload_libraries\" for the name directory"),
 				 errhint("Add advlock_named to shared_preload_libraries and restart the server; on PostgreSQL 17 and later the directory needs no preloading.")));
 	return directory;
+}
+
+LeaseState *adopted_leases = nullptr;
+
+LeaseState *
+AdoptLeasesIfMade()
+{
+#if PG_VERSION_NUM >= 170000
+	if (adopted_leases == nullptr && IsUnderPostmaster &&
+		pg_atomic_read_u32(&Attached().leases.state) == kMade)
+		AdoptLeases(MapSegment(registry->leases));
+#endif
+	return adopted_leases;
+}
+
+LeaseState *
+RequireLeases()
+{
+#if PG_VERSION_NUM >= 170000
+	if (adopted_leases == nullptr && IsUnderPostmaster)
+	{
+		void	   *memory = MadeSegment(Attached().leases, LeaseBytes, LayOutLeases);
+
+		if (memory == nullptr)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the advlock_named lease table could not be created"),
+					 errdetail("%s", registry->leases.reason),
+					 errhint("Lower advlock_named.max_leases or make room for dynamic shared memory, then restart the server.")));
+		AdoptLeases(memory);
+	}
+#endif
+	if (adopted_leases == nullptr)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("advlock_named must be loaded via \"shared_preload_libraries\" for leases and semaphores"),
+				 errhint("Add advlock_named to shared_preload_libraries and restart the server; on PostgreSQL 17 and later they need no preloading.")));
+	return adopted_leases;
 }
 
 DirectoryPart &

@@ -32,6 +32,7 @@ extern "C" {
 #include <new>
 
 #include "hold_tally.hpp"
+#include "lease_ops.hpp"
 #include "lock_ops.hpp"
 #include "statement_holds.hpp"
 
@@ -39,6 +40,16 @@ namespace advlock_named {
 namespace {
 
 HoldTally  *statement_holds = nullptr;
+
+/* The statement's leases and permits, by token; room reserved in TopMemoryContext. */
+struct LeaseGrant
+{
+	int64		key;
+	int64		token;
+};
+LeaseGrant *statement_leases = nullptr;
+int			statement_lease_count = 0;
+int			statement_lease_room = 0;
 /* registered on MessageContext for the message in progress while watching_message */
 MemoryContextCallback message_end;
 bool		watching_message = false;
@@ -56,12 +67,37 @@ ReleaseTallyMemory(void *pointer)
 	pfree(pointer);
 }
 
+bool
+StatementTookAnything()
+{
+	return (statement_holds != nullptr && !statement_holds->Empty()) || statement_lease_count > 0;
+}
+
+void
+ForgetAll()
+{
+	if (statement_holds != nullptr)
+		statement_holds->Clear();
+	statement_lease_count = 0;
+}
+
 /* The message is over: its holds, if any are left, are its for good. */
 void
 OnMessageEnd(void *arg)
 {
 	watching_message = false;
-	statement_holds->Clear();
+	ForgetAll();
+}
+
+void
+WatchMessage()
+{
+	if (watching_message)
+		return;
+	message_end.func = OnMessageEnd;
+	message_end.arg = NULL;
+	MemoryContextRegisterResetCallback(MessageContext, &message_end);
+	watching_message = true;
 }
 
 bool
@@ -74,9 +110,12 @@ StatementFailing()
 void
 GiveBackStatementHolds()
 {
-	for (const HoldTally::Hold &hold : *statement_holds)
-		GiveBackSessionHolds(hold.key, hold.mode, hold.count);
-	statement_holds->Clear();
+	if (statement_holds != nullptr)
+		for (const HoldTally::Hold &hold : *statement_holds)
+			GiveBackSessionHolds(hold.key, hold.mode, hold.count);
+	for (int i = 0; i < statement_lease_count; i++)
+		GiveBackLease(statement_leases[i].key, statement_leases[i].token);
+	ForgetAll();
 }
 
 void
@@ -86,14 +125,14 @@ OnTransactionEnd(XactEvent event, void *arg)
 
 	/* an ERROR out of a rollback of our own leaves no bracket open */
 	own_rollbacks = 0;
-	if (statement_holds == nullptr || statement_holds->Empty())
+	if (!StatementTookAnything())
 		return;
 	switch (event)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PREPARE:
 			/* a procedure's COMMIT: the holds' transaction is done, and so are they */
-			statement_holds->Clear();
+			ForgetAll();
 			break;
 		case XACT_EVENT_ABORT:
 			if (failing)
@@ -108,8 +147,7 @@ OnTransactionEnd(XactEvent event, void *arg)
 void
 OnSubtransactionEnd(SubXactEvent event, SubTransactionId subid, SubTransactionId parent, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && statement_holds != nullptr &&
-		!statement_holds->Empty() && StatementFailing())
+	if (event == SUBXACT_EVENT_ABORT_SUB && StatementTookAnything() && StatementFailing())
 		GiveBackStatementHolds();
 }
 
@@ -139,13 +177,7 @@ NoteStatementHold(int64 key, LockMode mode)
 {
 	if (statement_holds == nullptr)
 		return;
-	if (!watching_message)
-	{
-		message_end.func = OnMessageEnd;
-		message_end.arg = NULL;
-		MemoryContextRegisterResetCallback(MessageContext, &message_end);
-		watching_message = true;
-	}
+	WatchMessage();
 	statement_holds->Add(key, mode);
 }
 
@@ -161,6 +193,49 @@ ForgetStatementHolds()
 {
 	if (statement_holds != nullptr)
 		statement_holds->Clear();
+}
+
+void
+ReserveStatementLeases(int count)
+{
+	int			room;
+
+	if (MessageContext == NULL || statement_lease_count + count <= statement_lease_room)
+		return;
+	room = Max(8, 2 * (statement_lease_count + count));
+	if (statement_leases == nullptr)
+		statement_leases = static_cast<LeaseGrant *>(MemoryContextAlloc(TopMemoryContext, room * sizeof(LeaseGrant)));
+	else
+		statement_leases = static_cast<LeaseGrant *>(repalloc(statement_leases, room * sizeof(LeaseGrant)));
+	statement_lease_room = room;
+}
+
+void
+NoteStatementLease(int64 key, int64 token)
+{
+	if (statement_lease_count >= statement_lease_room)
+		return;					/* no client messages: nothing is the statement's */
+	WatchMessage();
+	statement_leases[statement_lease_count++] = LeaseGrant{key, token};
+}
+
+void
+ForgetStatementLease(int64 token)
+{
+	for (int i = 0; i < statement_lease_count; i++)
+		if (statement_leases[i].token == token)
+		{
+			statement_leases[i] = statement_leases[--statement_lease_count];
+			return;
+		}
+}
+
+void
+GiveBackUnfinishedStatementLeases()
+{
+	for (int i = 0; i < statement_lease_count; i++)
+		GiveBackLease(statement_leases[i].key, statement_leases[i].token);
+	statement_lease_count = 0;
 }
 
 void

@@ -37,6 +37,17 @@ void		ForgetStatementHold(int64 key, LockMode mode);
 /* Every session hold taken by name released at once. */
 void		ForgetStatementHolds();
 
+/* The same for leases and semaphore permits, by token: a failed statement releases them. */
+void		ReserveStatementLeases(int count);
+void		NoteStatementLease(int64 key, int64 token);
+void		ForgetStatementLease(int64 token);
+
+/*
+ * The session ends in the middle of a message: its statement never
+ * completed, so its leases go (its locks go with the session anyway).
+ */
+void		GiveBackUnfinishedStatementLeases();
+
 /* Hooks the transaction ends that decide; from _PG_init. */
 void		RegisterStatementCallbacks();
 
