@@ -40,12 +40,13 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 REGRESS = key session_locks xact_locks registry lock_manager bad_input interop timed_locks upgrade \
 	limits name_sets sql_ascii nonsuper directory collision failed_statement leases
 REGRESS_OPTS = --load-extension=$(EXTENSION)
-# The specs that need the name directory: shared_preload_libraries on 15,
+# The specs that need the shared state (the name directory, leases):
+# shared_preload_libraries on 15,
 # nothing on 17 and later (tools/run-tests.sh picks).
 ISOLATION_BASE = shared_exclusive fair_queue scopes deadlock builtin_interop \
 	timed_wait timed_fairness timed_deadlock set_order timed_set_giveback wait_order \
 	statement_failure_frees
-ISOLATION_DIRECTORY = lock_activity lock_stats
+ISOLATION_DIRECTORY = lock_activity lock_stats lease_queue lease_expiry lease_fence semaphore_queue
 ISOLATION = $(ISOLATION_BASE) $(ISOLATION_DIRECTORY)
 ISOLATION_OPTS = --load-extension=$(EXTENSION)
 TAP_TESTS = 1

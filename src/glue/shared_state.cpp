@@ -454,7 +454,7 @@ MakeSegment(Segment &segment, Size bytes, void (*lay_out)(void *))
 		ErrorData  *error = CopyErrorData();
 
 		MemoryContextSwitchTo(caller);
-		strlcpy(segment.reason, error->message, sizeof(segment.reason));
+		snprintf(segment.reason, sizeof(segment.reason), "%s", error->message);
 		FreeErrorData(error);
 		pg_atomic_write_u32(&segment.state, kFailed);
 		PG_RE_THROW();

@@ -1,0 +1,155 @@
+# How long leases and semaphore permits live, and what their tokens do
+# across the server's life: a restart and a crash take every lease with
+# them and the tokens after are larger; a session that is terminated takes
+# its bound leases and its session permits, not the others; a promoted
+# standby gives tokens larger than every token the old primary gave.
+#
+# Runs preloaded (PostgreSQL 15 needs it for leases), and on 17 and later
+# also without, where the lease table is a DSM segment.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# One session's output as a scalar, errors fatal.
+sub q1
+{
+	my ($node, $sql) = @_;
+	return $node->safe_psql('postgres', $sql);
+}
+
+sub epoch_in_file
+{
+	my ($node) = @_;
+	return PostgreSQL::Test::Utils::slurp_file($node->data_dir . '/advlock_named.epoch') + 0;
+}
+
+# The server answers again after a crash restart.
+sub wait_for_restart
+{
+	my ($node) = @_;
+	$node->poll_query_until('postgres', 'SELECT 1', '1')
+	  or die "the server did not come back";
+}
+
+sub lifetimes
+{
+	my ($node, $label) = @_;
+
+	# a restart: the lease is gone, renew says so, new tokens are larger
+	my $before = q1($node, "SELECT named_lease_exclusive('restart', '1 hour')");
+	ok($before > 0, "$label: a lease is granted");
+	my $epoch = epoch_in_file($node);
+	$node->restart;
+	is(q1($node, 'SELECT count(*) FROM named_leases'), '0', "$label: a restart takes every lease");
+	is(q1($node, "SELECT named_lease_renew('restart', $before, '1 hour')"),
+		'f', "$label: renew after a restart says the lease is gone");
+	my $after = q1($node, "SELECT named_lease_exclusive('restart', '1 hour')");
+	cmp_ok($after, '>', $before, "$label: the first token after a restart is larger");
+	cmp_ok(epoch_in_file($node), '>', $epoch, "$label: its epoch was made durable first");
+
+	# a crash (a backend killed with SIGKILL: every backend restarts and the
+	# shared memory is made anew), the acquiring one or any other
+	my $holder = $node->background_psql('postgres');
+	my $bound = $holder->query_safe("SELECT named_lease_exclusive('crash-bound', '1 hour', '0', true)");
+	my $unbound = $holder->query_safe("SELECT named_lease_exclusive('crash', '1 hour')");
+	my $pid = $holder->query_safe('SELECT pg_backend_pid()');
+	kill 'KILL', $pid;
+	wait_for_restart($node);
+	is(q1($node, 'SELECT count(*) FROM named_leases'), '0',
+		"$label: a crash takes every lease, bound to the killed session or not");
+	is(q1($node, "SELECT named_lease_renew('crash', $unbound, '1 hour')"),
+		'f', "$label: renew after a crash says the lease is gone");
+	cmp_ok(q1($node, "SELECT named_lease_exclusive('crash', '1 hour')"),
+		'>', $bound, "$label: the first token after a crash is larger than any before");
+	$holder->{run}->kill_kill;
+
+	# a terminated session: its bound lease and its permits go at once, not the others
+	$holder = $node->background_psql('postgres');
+	$bound = $holder->query_safe("SELECT named_lease_exclusive('bound', '1 hour', '0', true)");
+	$unbound = $holder->query_safe("SELECT named_lease_exclusive('unbound', '1 hour')");
+	$holder->query_safe("SELECT named_semaphore_acquire('slots', 1)");
+	$holder->query_safe("SELECT named_semaphore_acquire('lease-slots', 1, '1 hour')");
+	$pid = $holder->query_safe('SELECT pg_backend_pid()');
+	my $waiter = $node->background_psql('postgres');
+	$waiter->query_until(qr/waiting/,
+		"\\echo waiting\nSELECT named_semaphore_acquire('slots', 1, wait => '1 min') IS NOT NULL AS granted;\n");
+	$node->poll_query_until('postgres', "SELECT waiters = 1 FROM named_semaphores WHERE name = 'slots'")
+	  or die "the waiter never queued";
+	q1($node, "SELECT pg_terminate_backend($pid)");
+	$node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $pid")
+	  or die "the session did not end";
+	like($waiter->query_until(qr/t/, ''), qr/t/,
+		"$label: the waiter gets the permits the terminated session held");
+	is(q1($node, "SELECT string_agg(name, ',' ORDER BY name) FROM named_leases WHERE roleid = "
+		  . "(SELECT oid FROM pg_roles WHERE rolname = current_user) AND name <> 'slots'"),
+		'crash,lease-slots,unbound',
+		"$label: a lease bound to no session, and permits with a ttl, outlive it");
+	is(q1($node, "SELECT named_lease_renew('unbound', $unbound, '1 hour')"),
+		't', "$label: another session renews the unbound lease");
+	is(q1($node, "SELECT named_lease_renew('bound', $bound, '1 hour')"),
+		'f', "$label: the bound lease went with its session");
+	is(q1($node, "SELECT named_lease_exclusive('bound', '1 hour') IS NOT NULL"),
+		't', "$label: and its name is free at once");
+	$waiter->quit;
+	$holder->{run}->kill_kill;
+	q1($node, "SELECT named_lease_release(name, token) FROM named_leases");
+}
+
+my $node = PostgreSQL::Test::Cluster->new('preloaded');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'advlock_named'\nrestart_after_crash = on");
+$node->start;
+q1($node, 'CREATE EXTENSION advlock_named');
+lifetimes($node, 'preloaded');
+$node->stop;
+
+if ($node->pg_version >= 17)
+{
+	my $dsm = PostgreSQL::Test::Cluster->new('dsm');
+	$dsm->init;
+	$dsm->append_conf('postgresql.conf', 'restart_after_crash = on');
+	$dsm->start;
+	q1($dsm, 'CREATE EXTENSION advlock_named');
+	lifetimes($dsm, 'in a DSM segment');
+	$dsm->stop;
+}
+
+# A standby that is promoted: its timeline is higher, and so are its tokens.
+my $primary = PostgreSQL::Test::Cluster->new('primary');
+$primary->init(allows_streaming => 1);
+$primary->append_conf('postgresql.conf', "shared_preload_libraries = 'advlock_named'");
+$primary->start;
+q1($primary, 'CREATE EXTENSION advlock_named');
+q1($primary, "SELECT named_lease_exclusive('before-backup', '1 hour')");
+# a cold copy rather than pg_basebackup, which the server-only builds of
+# make test-matrix do not ship
+$primary->stop;
+$primary->backup_fs_cold('backup');
+$primary->start;
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'backup', has_streaming => 1);
+$standby->start;
+
+# the primary goes on giving tokens, and makes new epochs durable meanwhile
+$primary->restart;
+my $primary_max = 0;
+for my $i (1 .. 20)
+{
+	my $token = q1($primary, "SELECT named_lease_exclusive('primary-$i', '1 hour')");
+	$primary_max = $token if $token > $primary_max;
+}
+$primary->wait_for_catchup($standby);
+my $on_standby = q1($standby, "SELECT named_lease_exclusive('on-standby', '1 hour')");
+ok($on_standby > 0, 'a standby grants leases of its own');
+$standby->promote;
+my $promoted = q1($standby, "SELECT named_lease_exclusive('after-promotion', '1 hour')");
+cmp_ok($promoted, '>', $primary_max, 'the promoted standby\'s tokens are larger than every token of the old primary');
+cmp_ok($promoted, '>', $on_standby, '... and than its own from before the promotion');
+is(q1($standby, "SELECT named_lease_renew('on-standby', $on_standby, '1 hour')"),
+	't', 'a lease taken during recovery lives on after the promotion');
+$standby->stop;
+$primary->stop;
+
+done_testing();
