@@ -174,6 +174,9 @@ def check_reference(root, server):
     return problems
 
 
+# A printf conversion in a message of src/.
+FORMAT = r"%(?:\.\*)?(?:z|ll|l)?[sdum]"
+
 # Messages in the errors table that the server raises, not src/.
 SERVER_MESSAGES = {
     "invalid input syntax for type interval",
@@ -213,20 +216,28 @@ def check_facts(root):
     source = source_text(root)
     reference = open(os.path.join(root, REFERENCE), encoding="utf-8").read()
 
-    raised = set()
+    # A message with a format (%s, %d, ...) is documented by each of its
+    # forms: "semaphore %s must be at least 1" by "semaphore capacity must
+    # be at least 1" and "semaphore permits must be at least 1".
+    raised = {}
     for call in re.findall(r"errmsg\((\"(?:[^\"\\]|\\.)*\")", source):
-        raised.add(call[1:-1].replace('\\"', '"'))
+        message = call[1:-1].replace('\\"', '"')
+        pattern = "".join(".+" if re.fullmatch(FORMAT, part) else re.escape(part)
+                          for part in re.split("(%s)" % FORMAT, message))
+        raised[message] = re.compile(pattern)
     documented = set()
     for number, row in table_rows(reference, "message"):
-        message = re.sub(r"^WARNING\s+", "", row[0]).strip()
+        message = re.sub(r"^(?:WARNING|LOG)\s+", "", row[0]).strip()
         match = re.fullmatch(r"`([^`]+)`", message)
         if not match:
             problems.append("%s:%d: a message must be one code span: %s" % (REFERENCE, number, row[0]))
             continue
-        documented.add(match.group(1))
-        if match.group(1) not in raised and match.group(1) not in SERVER_MESSAGES:
+        forms = [raised_message for raised_message, pattern in raised.items()
+                 if pattern.fullmatch(match.group(1))]
+        documented.update(forms)
+        if not forms and match.group(1) not in SERVER_MESSAGES:
             problems.append("%s:%d: neither src/ nor the server raises %s" % (REFERENCE, number, match.group(1)))
-    for message in sorted(raised - documented):
+    for message in sorted(set(raised) - documented):
         problems.append("%s: the errors table lacks %s, which src/ raises" % (REFERENCE, message))
 
     for number, row in table_rows(reference, "object"):
