@@ -154,7 +154,8 @@ SELECT named_unlock_exclusive('both'), named_semaphore_release('both', :both_sem
 
 -- statistics: grants, renewals, expiries, losses, per role
 SELECT name, leases_granted, leases_renewed, leases_expired, leases_lost
-FROM named_lock_stats WHERE name IN ('job', 'short', 'reports') ORDER BY name;
+FROM named_lock_stats WHERE name IN ('job', 'short', 'reports') AND database = current_database()
+ORDER BY name;
 
 -- bad input: each a clear error
 SELECT outcome('SELECT named_lease_exclusive(NULL, ''1 min'')');
@@ -193,7 +194,8 @@ SELECT outcome(format('SELECT named_lease_renew(%L, %s, %L)', 'owned', :owned, '
 SELECT outcome(format('SELECT named_lease_release(%L, %s)', 'owned', :owned));
 SELECT outcome(format('SELECT named_lease_check(%L, %s)', 'owned', :owned));
 SELECT name, role, mode FROM named_leases WHERE token = :owned;
-SELECT name IS NULL AS stats_name_hidden FROM named_lock_stats WHERE key = named_lock_key('owned');
+SELECT name IS NULL AS stats_name_hidden FROM named_lock_stats
+WHERE key = named_lock_key('owned') AND database = current_database();
 SELECT named_lease_exclusive('owned', '1 min') IS NULL AS stranger_excluded;
 \c - regress_lease_owner
 SELECT named_lease_release('owned', :owned);

@@ -15,10 +15,11 @@ TokenCounter::Draw
 TokenCounter::Next(std::uint64_t timeline, std::int64_t *token) noexcept
 {
 	std::uint64_t epoch = next_ >> kTokenCounterBits;
+	bool		durable = next_ != 0 && epoch <= reserved_epoch_;
 
 	if (timeline > kMaxTokenTimeline)
 		return Draw::kTimelineTooHigh;
-	if (next_ == 0 || epoch > reserved_epoch_)
+	if (!durable)
 		return epoch > kMaxTokenEpoch ? Draw::kExhausted : Draw::kNeedsEpoch;
 	*token = PackToken(TokenParts{timeline, epoch, next_ & kTokenCounterMask});
 	/* a counter that runs out carries into the next epoch, durable by then */

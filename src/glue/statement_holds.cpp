@@ -113,8 +113,7 @@ GiveBackStatementHolds()
 	if (statement_holds != nullptr)
 		for (const HoldTally::Hold &hold : *statement_holds)
 			GiveBackSessionHolds(hold.key, hold.mode, hold.count);
-	for (int i = 0; i < statement_lease_count; i++)
-		GiveBackLease(statement_leases[i].key, statement_leases[i].token);
+	GiveBackUnfinishedStatementLeases();
 	ForgetAll();
 }
 
