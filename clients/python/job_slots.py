@@ -38,7 +38,8 @@ def at_most_n(monitor, jobs=6, slots=2):
         finished.append(i)
 
     conns = [connect() for _ in range(jobs)]
-    threads = [threading.Thread(target=job, args=(conn, i)) for i, conn in enumerate(conns)]
+    threads = [threading.Thread(target=job, args=(conn, i), daemon=True)
+               for i, conn in enumerate(conns)]
     in_use = []
     for t in threads:
         t.start()
@@ -82,7 +83,7 @@ def in_arrival_order(monitor):
     taken = [value(h, "SELECT named_semaphore_acquire('reports', 2)") for h in (h1, h2)]
     jobs = []
     for conn, label, permits in ((a, "a", 2), (b, "b", 1), (c, "c", 1)):
-        jobs.append(threading.Thread(target=job, args=(conn, label, permits)))
+        jobs.append(threading.Thread(target=job, args=(conn, label, permits), daemon=True))
         jobs[-1].start()
         wait_for(f"{label} in the queue", lambda n=len(jobs): waiters(monitor) == n)
     assert value(h1, "SELECT named_semaphore_release('reports', %s)", taken[0])
@@ -112,17 +113,20 @@ def dead_worker_frees(monitor):
     the queue gets it at once."""
     worker = subprocess.Popen([sys.executable, __file__, "hold", "deploys"],
                               stdout=subprocess.PIPE, text=True)
-    assert worker.stdout.readline() == "holding\n"
-    waiter, got = connect(), []
-    queued = threading.Thread(target=lambda: got.append(
-        value(waiter, "SELECT named_semaphore_acquire('deploys', 1, wait => '1 min')")))
-    queued.start()
-    wait_for("the waiter", lambda: value(monitor, "SELECT coalesce(sum(waiters), 0)"
-                                                  " FROM named_semaphores WHERE name = 'deploys'") == 1)
-    killed = time.monotonic()
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
-    queued.join(30)
+    try:
+        assert worker.stdout.readline() == "holding\n"
+        waiter, got = connect(), []
+        queued = threading.Thread(target=lambda: got.append(value(
+            waiter, "SELECT named_semaphore_acquire('deploys', 1, wait => '10 s')")), daemon=True)
+        queued.start()
+        wait_for("the waiter", lambda: value(monitor, "SELECT coalesce(sum(waiters), 0)"
+                                             " FROM named_semaphores WHERE name = 'deploys'") == 1)
+        killed = time.monotonic()
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        queued.join(15)
+    finally:
+        worker.kill()   # whatever failed, no holder stays behind
     after = time.monotonic() - killed
     assert got and got[0] is not None and after < 2, (got, after)
     print(f"dead worker: killed with SIGKILL, its permit went to the waiter {after:.3f} s later")
