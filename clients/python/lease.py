@@ -64,22 +64,27 @@ class Lease:
 
     def __enter__(self):
         self._conn = self._connect()
-        sent = time.monotonic()
-        self.token = self._conn.execute(f"SELECT named_lease_{self.mode}(%s, %s, %s)",
-                                        (self.name, self.ttl, self.wait)).fetchone()[0]
-        if self.token is None:
-            self._conn.close()
-            raise LeaseNotAvailable(f"no {self.mode} lease on {self.name!r} within {self.wait}")
-        self._confirmed(sent)
-        # The grant came somewhere in the wait: count the ttl from a renewal.
-        if time.monotonic() - sent > self.renew_every:
-            self._renew()
+        try:
+            sent = time.monotonic()
+            self.token = self._conn.execute(f"SELECT named_lease_{self.mode}(%s, %s, %s)",
+                                            (self.name, self.ttl, self.wait)).fetchone()[0]
+            if self.token is None:
+                raise LeaseNotAvailable(f"no {self.mode} lease on {self.name!r} within {self.wait}")
+            self._confirmed(sent)
+            # The grant came somewhere in the wait: count the ttl from a renewal.
+            if time.monotonic() - sent > self.renew_every:
+                self._renew()
+        except BaseException:
+            self._conn.close()          # a lease taken all the same ends with its ttl
+            raise
         self._renewer.start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
-        self._renewer.join()
+        self._renewer.join(self.ttl.total_seconds())
+        if self._renewer.is_alive():
+            return False                # a renewal hangs on its connection: the ttl ends it
         try:
             if self._conn.closed:
                 self._conn = self._connect()

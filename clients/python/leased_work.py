@@ -17,7 +17,7 @@ import time
 import psycopg
 
 from checks import value, wait_for
-from lease import Lease, LeaseLost
+from lease import Lease, LeaseLost, LeaseNotAvailable
 
 
 def connect(application_name="leased-work"):
@@ -53,8 +53,17 @@ def normal_use(monitor, worker):
         assert renewals >= 3 and expires > first_expiry, (renewals, expires, first_expiry)
         print(f"normal use: {renewals} renewals kept a 2 s lease for 4.5 s; expiry moved on by"
               f" {(expires - first_expiry).total_seconds():.1f} s")
-        assert value(monitor, "SELECT named_lease_exclusive('report', '1 min')") is None
-        print("normal use: another session is refused the lease after more than its ttl")
+        try:
+            with Lease(connect, "report", ttl=1, wait=0.05):
+                raise AssertionError("a second exclusive lease on report")
+        except LeaseNotAvailable as e:
+            print(f"normal use: after twice its ttl the lease is still held: {e}")
+        try:
+            with worker.cursor() as cur:
+                lease.check(cur)
+            raise AssertionError("check() outside a transaction")
+        except psycopg.ProgrammingError as e:
+            print(f"normal use: {e}")
         token = lease.token
     assert value(monitor, "SELECT count(*) FROM report") == writes
     print(f"normal use: all {writes} fenced writes committed")
