@@ -75,15 +75,24 @@ renewed, renewed_on = on_next_backend(lambda: row(
 checked_on = on_next_backend(fenced_write)
 released, released_on = on_next_backend(lambda: row(
     "SELECT named_lease_release('nightly-import', %s), pg_backend_pid()", token))
+# permits with a ttl are a lease too (session permits would stay with the
+# server connection, like session locks)
+permit, permit_on = on_next_backend(lambda: row(
+    "SELECT named_semaphore_acquire('exports', 2, ttl => '1 min'), pg_backend_pid()"))
+permit_released, permit_released_on = on_next_backend(lambda: row(
+    "SELECT named_lease_release('exports', %s), pg_backend_pid()", permit))
 for pin in pins:
     pin.execute("COMMIT")
 assert token is not None and renewed is True and released is True
+assert permit is not None and permit_released is True and permit_on != permit_released_on
 served = {"acquire": acquired_on, "renew": renewed_on, "check": checked_on,
           "release": released_on}
 assert len(set(served.values())) >= 2, served
 assert value(direct, "SELECT count(*) FROM imports WHERE token = %s", token) == 1
 print("one lease through PgBouncer: " + ", ".join(f"{k} on backend {v}" for k, v in served.items())
       + f" ({len(set(served.values()))} backends)")
+print(f"a semaphore permit with a ttl through PgBouncer: acquired on backend {permit_on},"
+      f" released on backend {permit_released_on}")
 
 # The importers and the analysis job, each on a connection through PgBouncer
 # with a lease from clients/python/lease.py that renews through PgBouncer too.
