@@ -127,14 +127,15 @@ def renewer_cut_off(monitor, worker):
         return connect("renewer")
 
     worker.execute("CREATE TABLE ledger_2 (token bigint)")
-    with Lease(connect_unless_cut_off, "ledger-2", ttl=2) as lease:
+    with Lease(connect_unless_cut_off, "ledger-2", ttl=4) as lease:
         steps, outcome = [], []
         job = threading.Thread(target=work_until_lost, args=(lease, steps, outcome))
         job.start()
         wait_for("the first steps", lambda: len(steps) >= 3)
         reachable.clear()
         assert value(monitor, """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                                 WHERE application_name = 'renewer'""") is True
+                                 WHERE application_name = 'renewer'
+                                   AND datname = current_database()""") is True
         job.join(30)
         stopped_at, lost = outcome[0]
         # the server still has the lease when the worker stops
