@@ -150,8 +150,9 @@ renewals = [value(direct, "SELECT max(renewals) FROM named_leases WHERE token = 
             for importer in importers]
 assert all(r is not None and r >= 3 for r in renewals), (renewals, [i.error for i in importers])
 assert not analysis.granted.is_set() and not late.granted.is_set()
-print(f"importers through PgBouncer: two shared leases renewed {renewals} times in {2 * TTL} s"
-      f" while the analysis job and importer-3 waited on two of the {POOL_SIZE} server connections")
+print(f"importers through PgBouncer: the two shared leases renewed {renewals} times, while for"
+      f" {2 * TTL} s the analysis job and importer-3 waited on two of the {POOL_SIZE} server"
+      " connections")
 print("importers through PgBouncer: importer-3 was not granted next to the importers:"
       " it queues behind the analysis job")
 importers[0].finish()
