@@ -146,7 +146,8 @@ run_check differential test/differential.py --seconds "${DIFFERENTIAL_SECONDS:-2
 # a failed statement through the extended protocol (psql speaks only the simple one)
 run_check failed-statement-protocol test/failed_statement_protocol.py
 
-for client in python-psycopg python-psycopg2 django node plpgsql stale-holders; do
+for client in python-psycopg python-psycopg2 python-lease python-semaphore django node plpgsql \
+	stale-holders; do
 	run_check "client-$client" tools/test-client.sh "$client"
 done
 run_check pgbouncer tools/test-pgbouncer.sh

@@ -2,7 +2,11 @@
 # One client recipe from clients/, run against the running throwaway cluster
 # (PGHOST/PGPORT) in a database of its own that has the extension.
 #
-#   tools/test-client.sh python-psycopg|python-psycopg2|django|node|plpgsql|stale-holders
+#   tools/test-client.sh python-psycopg|python-psycopg2|python-lease|python-semaphore|django|node|plpgsql|stale-holders
+#
+# The lease and semaphore recipes need the lease table: on PostgreSQL 15 and
+# 16 a server with shared_preload_libraries = advlock_named (make test's
+# preloaded pass).
 #
 # Exit 77: the client's driver is not installed, so it was skipped.
 set -euo pipefail
@@ -21,6 +25,12 @@ python-psycopg)
 python-psycopg2)
 	python_module psycopg2 python3-psycopg2
 	run() { "$PYTHON" clients/python/importers.py psycopg2; } ;;
+python-lease)
+	python_module psycopg python3-psycopg
+	run() { "$PYTHON" clients/python/leased_work.py; } ;;
+python-semaphore)
+	python_module psycopg python3-psycopg
+	run() { "$PYTHON" clients/python/job_slots.py; } ;;
 django)
 	python_module django python3-django
 	python_module psycopg2 python3-psycopg2
@@ -40,7 +50,7 @@ stale-holders)
 	python_module psycopg python3-psycopg
 	run() { "$PYTHON" clients/operator/check_stale_holders.py; } ;;
 *)
-	die "usage: $0 python-psycopg|python-psycopg2|django|node|plpgsql|stale-holders" ;;
+	die "usage: $0 python-psycopg|python-psycopg2|python-lease|python-semaphore|django|node|plpgsql|stale-holders" ;;
 esac
 
 db=client_${1//-/_}

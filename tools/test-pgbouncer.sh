@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Named locks behind PgBouncer with pool_mode = transaction: starts Debian's
-# pgbouncer in front of the running throwaway cluster (PGHOST/PGPORT), on a
-# private Unix socket and a free port, and runs clients/pgbouncer/check.py
-# through it.  Exit 77: pgbouncer or python3-psycopg is not installed.
+# Named locks and leases behind PgBouncer with pool_mode = transaction:
+# starts Debian's pgbouncer in front of the running throwaway cluster
+# (PGHOST/PGPORT), on a private Unix socket and a free port, and runs
+# clients/pgbouncer/check.py and clients/pgbouncer/leases.py through it.
+# leases.py needs the lease table: on PostgreSQL 15 and 16 a server with
+# shared_preload_libraries = advlock_named (make test's preloaded pass).
+# Exit 77: pgbouncer or python3-psycopg is not installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cluster.sh
@@ -39,6 +42,7 @@ cat >"$WORKDIR/pgbouncer.ini" <<INI
 [databases]
 pooled = host=$PGHOST port=$PGPORT dbname=$db pool_size=2
 single = host=$PGHOST port=$PGPORT dbname=$db pool_size=1
+leases = host=$PGHOST port=$PGPORT dbname=$db pool_size=3
 
 [pgbouncer]
 pool_mode = transaction
@@ -61,5 +65,11 @@ until PGHOST=$socket PGPORT=$port PGDATABASE=pooled psql_q -c 'SELECT 1' >/dev/n
 done
 say "pgbouncer $(/usr/sbin/pgbouncer --version | head -n 1 | awk '{print $2}') on $socket, port $port"
 
-DIRECT_PGHOST=$PGHOST DIRECT_PGPORT=$PGPORT DIRECT_PGDATABASE=$db \
-	PGHOST=$socket PGPORT=$port "$PYTHON" clients/pgbouncer/check.py
+# both, even when the first fails
+status=0
+for check in check.py leases.py; do
+	say "clients/pgbouncer/$check"
+	DIRECT_PGHOST=$PGHOST DIRECT_PGPORT=$PGPORT DIRECT_PGDATABASE=$db \
+		PGHOST=$socket PGPORT=$port "$PYTHON" "clients/pgbouncer/$check" || status=1
+done
+exit $status
