@@ -147,6 +147,21 @@ COMMIT;
 SELECT named_lease_release('reports', :r3);
 SELECT named_semaphore_release('reports', :r1);
 SELECT count(*) AS semaphores_left FROM named_semaphores;
+-- a session's permits end with it: the next session finds them free
+SELECT named_semaphore_acquire('session-end', 1) IS NOT NULL AS taken, pg_backend_pid() AS ended_pid \gset
+\c - regress_lease_owner
+-- the old backend ends on its own time: until then its permits may show
+CREATE FUNCTION wait_for_end(ended integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	WHILE EXISTS (SELECT FROM pg_stat_activity WHERE pid = ended) LOOP
+		PERFORM pg_sleep(0.01);
+	END LOOP;
+END
+$$;
+SELECT wait_for_end(:ended_pid);
+SELECT count(*) AS held_after_session_end FROM named_leases WHERE name = 'session-end';
+SELECT named_semaphore_release('session-end', named_semaphore_acquire('session-end', 1));
+
 -- a semaphore and a lock of one name are two things
 SELECT named_semaphore_acquire('both', 1) AS both_sem \gset
 SELECT named_try_lock_exclusive('both') AS lock_unaffected;
