@@ -78,6 +78,11 @@ SELECT named_lease_check('job', :job);
 ROLLBACK TO SAVEPOINT s;
 SELECT checks AS after_savepoint_rollback FROM named_leases WHERE token = :job;
 COMMIT;
+-- a lock that a lease this transaction checked would block waits for no one: an error
+BEGIN;
+SELECT named_lease_check('job', :job);
+SELECT outcome('SELECT named_lock_exclusive(''job'', ''1 min'')');
+COMMIT;
 -- a token of another name, or none at all, fails the check
 SELECT outcome(format('SELECT named_lease_check(%L, %s)', 'job', :s1));
 SELECT outcome('SELECT named_lease_check(''job'', 42)');

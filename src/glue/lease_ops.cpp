@@ -271,20 +271,35 @@ GuardTag(int64 key)
 	return tag;
 }
 
+bool		FencedHere(int64 key, int64 token);
+bool		FencedKeyHere(int64 key);
+
 /*
  * Waits, in the lock manager, for the transactions that fenced the key to
  * end: the guard key taken exclusively and let go.  false: not by deadline.
+ * This transaction's own fence would never end while it waits: an ERROR.
  */
 bool
-WaitForFences(int64 key, TimestampTz deadline)
+WaitForFences(const LockTarget &target, TimestampTz deadline)
 {
-	LOCKTAG		guard = GuardTag(key);
+	LOCKTAG		guard = GuardTag(target.key);
 	int			left = MillisecondsLeft(deadline);
 
+	if (FencedKeyHere(target.key))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this transaction checked a lease that blocks \"%.*s\"", CutLength(target, 64), target.name),
+				 errdetail("The lease is kept until this transaction ends, so this request would wait for itself."),
+				 errhint("Take the lock or the permits in another transaction, or before the check.")));
 	if (LockAcquire(&guard, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
 	{
 		if (left == 0 || !WaitForLock(&guard, ExclusiveLock, false, left))
 			return false;
+	}
+	else
+	{
+		/* no checking transaction runs: the fence is going; look again shortly, not at once */
+		SleepUntil(GetCurrentTimestamp() + 1000);
 	}
 	(void) LockRelease(&guard, ExclusiveLock, false);
 	return true;
@@ -436,6 +451,15 @@ FencedHere(int64 key, int64 token)
 	return false;
 }
 
+bool
+FencedKeyHere(int64 key)
+{
+	for (int i = 0; i < fence_count; i++)
+		if (fences[i].key == key)
+			return true;
+	return false;
+}
+
 /* Drops fence i: the holder may go now.  Within a transaction's end: raises no ERROR. */
 void
 DropFence(const LeaseState &leases, int i)
@@ -567,9 +591,10 @@ WaitOutLeases(const LockTarget &target, LockMode mode, int timeout_ms, Timestamp
 			}
 			LWLockRelease(leases.lock);
 			CountGone(gone);
-			if (obstacle.fenced)
+			/* a lease this transaction checked would block it to its end */
+			if (obstacle.fenced || FencedKeyHere(target.key))
 			{
-				if (!WaitForFences(target.key, deadline))
+				if (!WaitForFences(target, deadline))
 					deadline = now;	/* out of time: the next round gives up */
 			}
 			else
@@ -720,7 +745,7 @@ AcquirePermits(const LockTarget &target, int32 capacity, int64 ttl_us, int timeo
 			CountGone(gone);
 			if (obstacle.fenced)
 			{
-				if (!WaitForFences(target.key, deadline))
+				if (!WaitForFences(target, deadline))
 					deadline = now;
 			}
 			else
