@@ -123,10 +123,19 @@ SELECT named_lease_exclusive('short', '1 min') > :short AS taken_over_with_a_lar
 SELECT named_lease_exclusive('bound', '1 min', session_bound => true) AS bound \gset
 SELECT pid = pg_backend_pid() AS bound_to_this_session FROM named_leases WHERE token = :bound;
 
--- a lease this session holds a lock on cannot be had: it would wait for itself
+-- a lease this session holds a conflicting lock on cannot be had: it
+-- would wait for itself; both shared is fine
 SELECT named_lock_shared('locked-here');
 SELECT outcome('SELECT named_lease_exclusive(''locked-here'', ''1 min'')');
+SELECT named_lease_release('locked-here', named_lease_shared('locked-here', '1 min')) AS both_shared;
 SELECT named_unlock_shared('locked-here');
+-- nor, without a limit, a lock that a lease this session took blocks;
+-- with a timeout the request waits as usual, a try says false
+SELECT named_lease_exclusive('leased-here', '1 min') AS leased_here \gset
+SELECT outcome('SELECT named_lock_exclusive(''leased-here'')');
+SELECT named_lock_shared('leased-here', '10 ms') AS timed_gives_up,
+	   named_try_lock_shared('leased-here') AS try_says_false;
+SELECT named_lease_release('leased-here', :leased_here);
 
 -- a statement that fails gives back the lease it took
 SELECT named_lease_exclusive('failing', '1 min'), 1 / (random() > 2)::int;

@@ -60,13 +60,13 @@ Semaphore(std::int64_t key)
 HolderSpec
 Lease(const Resource &resource, HolderKind kind, std::int64_t expires, std::uint32_t role = 10)
 {
-	return HolderSpec{resource, kind, role, 0, 0, 0, expires, 0, 1, "name", false};
+	return HolderSpec{resource, kind, role, 0, 0, 0, expires, 0, 0, 1, "name", false};
 }
 
 HolderSpec
 Permits(const Resource &resource, std::int32_t permits, std::int32_t capacity, std::int64_t expires)
 {
-	return HolderSpec{resource, HolderKind::kPermits, 10, permits, capacity, 0, expires, 0, 1, "sem", false};
+	return HolderSpec{resource, HolderKind::kPermits, 10, permits, capacity, 0, expires, 0, 0, 1, "sem", false};
 }
 
 WaiterSpec
@@ -174,6 +174,19 @@ TEST(LeaseTable, ExclusiveAndSharedConflictAsLocksDo)
 
 	ASSERT_NE(table.Insert(Lease(Lock(3), HolderKind::kExclusive, 10 * kSecond), t.Token()), nullptr);
 	EXPECT_TRUE(table.Check(Lock(3), HolderKind::kShared, 0, 0, UINT32_MAX).blocked);
+}
+
+TEST(LeaseTable, TellsALeaseOfTheAskingSession)
+{
+	Table		t(8);
+	LeaseTable &table = *t.table;
+	HolderSpec	mine = Lease(Lock(1), HolderKind::kShared, 10 * kSecond);
+
+	mine.acquirer = 77;
+	ASSERT_NE(table.Insert(mine, t.Token()), nullptr);
+	EXPECT_TRUE(table.Check(Lock(1), HolderKind::kExclusive, 0, 0, UINT32_MAX, 77).own);
+	EXPECT_FALSE(table.Check(Lock(1), HolderKind::kExclusive, 0, 0, UINT32_MAX, 78).own) << "another session's";
+	EXPECT_FALSE(table.Check(Lock(1), HolderKind::kShared, 0, 0, UINT32_MAX, 77).own) << "no conflict, no matter";
 }
 
 TEST(LeaseTable, TimeUpIsGoneUnlessFenced)

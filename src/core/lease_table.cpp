@@ -222,9 +222,9 @@ LeaseTable::EarlierWaiter(const Resource &resource, std::uint32_t own_slot) cons
 
 LeaseTable::Obstacle
 LeaseTable::Check(const Resource &resource, HolderKind kind, std::int32_t permits, std::int64_t now,
-				  std::uint32_t own_slot) const noexcept
+				  std::uint32_t own_slot, std::uint64_t own_session) const noexcept
 {
-	Obstacle	obstacle{false, false, kNeverExpires, 0, 0, 0};
+	Obstacle	obstacle{false, false, false, kNeverExpires, 0, 0, 0};
 	bool		fenced_only = false;
 
 	for (std::uint32_t p = Buckets()[BucketOf(resource)].head; p != 0; p = Holders()[p - 1].next_)
@@ -242,6 +242,8 @@ LeaseTable::Check(const Resource &resource, HolderKind kind, std::int32_t permit
 			holder.kind_ == HolderKind::kExclusive;
 		if (!conflicts)
 			continue;
+		if (own_session != 0 && holder.acquirer_ == own_session)
+			obstacle.own = true;
 		/* its time up or released, only a fence holds it: no expiry to wait for */
 		if (holder.released_ || holder.expires_ <= now)
 			fenced_only = true;
@@ -268,6 +270,7 @@ LeaseTable::Check(const Resource &resource, HolderKind kind, std::int32_t permit
 		fenced_only = fenced_only && short_of_permits && !behind_others;
 	}
 	obstacle.fenced = obstacle.blocked && fenced_only;
+	obstacle.own = obstacle.blocked && obstacle.own;
 	if (!obstacle.blocked)
 		obstacle.next_expiry = kNeverExpires;
 	return obstacle;
@@ -298,6 +301,7 @@ LeaseTable::Insert(const HolderSpec &spec, std::int64_t token) noexcept
 	holder->expires_ = spec.expires;
 	holder->renewals_ = 0;
 	holder->session_pid_ = spec.session_pid;
+	holder->acquirer_ = spec.acquirer;
 	holder->fences_ = 0;
 	holder->fingerprint_ = spec.fingerprint;
 	holder->next_ = bucket.head;
@@ -436,7 +440,7 @@ LeaseTable::GrantWaiters(const Resource &resource, std::int64_t now, TokenCounte
 		holder = Insert(HolderSpec{resource, HolderKind::kPermits, first->role, first->permits,
 								   first->capacity, now,
 								   first->ttl == 0 ? kNeverExpires : now + first->ttl,
-								   first->ttl == 0 ? first->pid : 0, first->fingerprint, first->Name(),
+								   first->ttl == 0 ? first->pid : 0, 0, first->fingerprint, first->Name(),
 								   first->truncated},
 						token);
 		first->state = Waiter::State::kGranted;

@@ -85,6 +85,7 @@ struct HolderSpec
 	std::int64_t acquired;
 	std::int64_t expires;		/* kNeverExpires: its session's until released */
 	std::int32_t session_pid;	/* ends with this session; 0: with none */
+	std::uint64_t acquirer;		/* the session that took it (opaque, unique per session); 0: none */
 	std::uint64_t fingerprint;	/* of the whole name, for the name directory */
 	std::string_view name;		/* cut to kLeaseNameBytes by the caller */
 	bool		truncated;
@@ -158,6 +159,7 @@ public:
 		std::int64_t renewals_;
 		std::int32_t session_pid_;
 		std::uint32_t fences_;
+		std::uint64_t acquirer_;
 		std::uint32_t next_;		/* in its bucket's chain, or the free list: place plus one */
 		std::uint64_t fingerprint_;
 		char		name_[kLeaseNameBytes];
@@ -198,6 +200,7 @@ public:
 	{
 		bool		blocked;		/* a holder conflicts, or earlier waiters for permits */
 		bool		fenced;			/* one of the conflicting holders is held only by fences */
+		bool		own;			/* one of the conflicting holders was taken by the asking session */
 		std::int64_t next_expiry;	/* when the first conflicting holder's time is up; kNeverExpires */
 		std::int32_t permits_held;
 		std::int32_t capacity;		/* of the permits held or awaited; 0: none */
@@ -234,7 +237,7 @@ public:
 	 * earlier waiters (the caller's own slot excepted), since they go first.
 	 */
 	Obstacle	Check(const Resource &resource, HolderKind kind, std::int32_t permits, std::int64_t now,
-					  std::uint32_t own_slot) const noexcept;
+					  std::uint32_t own_slot, std::uint64_t own_session = 0) const noexcept;
 
 	/* A new holder with token (exclusive lock); nullptr when the table is full. */
 	Holder	   *Insert(const HolderSpec &spec, std::int64_t token) noexcept;

@@ -108,16 +108,20 @@ NoteGone(const LeaseTable::Holder &holder, void *arg)
 	list->count++;
 }
 
-/* Counts as expired the holders that went because their time was up; after the lock. */
+/*
+ * Counts as expired the holders that went because their time was up; after
+ * the lock.  may_attach false: at a transaction's end, where the directory
+ * must not be made or attached.
+ */
 void
-CountGone(const GoneList &list)
+CountGone(const GoneList &list, bool may_attach = true)
 {
 	for (int i = 0; i < list.count; i++)
 	{
 		const Gone &gone = list.gone[i];
 
 		CountLeaseEvent(gone.role, gone.key, std::string_view(gone.name, gone.name_length), gone.truncated,
-						gone.fingerprint, LeaseEvent::kExpired);
+						gone.fingerprint, LeaseEvent::kExpired, 0, may_attach);
 	}
 }
 
@@ -135,6 +139,13 @@ MySlot(const LeaseState &leases)
 	if (slot >= leases.table->WaiterSlots())
 		elog(ERROR, "advlock_named: process number %u has no lease waiter slot", slot);
 	return slot;
+}
+
+/* This session, unique across the server's life: its pid and its start. */
+uint64
+MySessionId()
+{
+	return (uint64) MyStartTime << 32 | (uint32) MyProcPid;
 }
 
 Resource
@@ -161,7 +172,7 @@ SpecFor(const LockTarget &target, Resource resource, HolderKind kind, TimestampT
 
 	return HolderSpec{resource, kind, GetUserId(), permits, capacity, now,
 					  ttl_us == 0 ? kNeverExpires : now + ttl_us,
-					  session_bound || ttl_us == 0 ? MyProcPid : 0, NameFingerprint(target),
+					  session_bound || ttl_us == 0 ? MyProcPid : 0, MySessionId(), NameFingerprint(target),
 					  std::string_view(target.name, stored), stored < target.name_length};
 }
 
@@ -420,12 +431,12 @@ OwnerToActFor(const LeaseState &leases, const LockTarget &target, int64 token)
 }
 
 void
-CountOn(const LockTarget &target, Oid role, LeaseEvent event)
+CountOn(const LockTarget &target, Oid role, LeaseEvent event, int64 waited_us = 0)
 {
 	int			stored = CutLength(target, kLeaseNameBytes);
 
 	CountLeaseEvent(role, target.key, std::string_view(target.name, stored), stored < target.name_length,
-					NameFingerprint(target), event);
+					NameFingerprint(target), event, waited_us);
 }
 
 /* Room for one more fence, made before the fence is counted on its holder. */
@@ -460,24 +471,35 @@ FencedKeyHere(int64 key)
 	return false;
 }
 
-/* Drops fence i: the holder may go now.  Within a transaction's end: raises no ERROR. */
+/*
+ * Drops fence i: the holder may go now, and if it does because its time was
+ * up, that is its expiry.  Within a transaction's end: raises no ERROR.
+ */
 void
 DropFence(const LeaseState &leases, int i)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	LeaseTable::Holder *holder;
+	GoneList	gone;
 
+	gone.count = 0;
 	LWLockAcquire(leases.lock, LW_EXCLUSIVE);
 	holder = leases.table->Find(MyDatabaseId, fences[i].key, fences[i].token);
 	if (holder != nullptr)
 	{
 		Resource	resource = holder->GetResource();
+		bool		expired = !holder->Released();
 
+		if (expired)
+			NoteGone(*holder, &gone);
 		if (leases.table->DropFence(holder, now))
 			AfterHoldersWent(leases, resource, now);
+		else
+			gone.count = 0;
 	}
 	LWLockRelease(leases.lock);
 	fences[i] = fences[--fence_count];
+	CountGone(gone, false);
 }
 
 void
@@ -550,7 +572,7 @@ OnSessionEnd(int code, Datum arg)
 } // namespace
 
 bool
-WaitOutLeases(const LockTarget &target, LockMode mode, int timeout_ms, TimestampTz start)
+WaitOutLeases(const LockTarget &target, LockMode mode, int timeout_ms, TimestampTz start, int64 *waited_us)
 {
 	LeaseState &leases = *LeasesIfAny();
 	Resource	resource = ResourceOf(target, LeaseSpace::kLock);
@@ -559,6 +581,7 @@ WaitOutLeases(const LockTarget &target, LockMode mode, int timeout_ms, Timestamp
 	uint32		slot = MySlot(leases);
 	volatile bool queued = false;
 	bool		allowed = false;
+	TimestampTz waited_since = 0;
 
 	PG_TRY();
 	{
@@ -572,17 +595,29 @@ WaitOutLeases(const LockTarget &target, LockMode mode, int timeout_ms, Timestamp
 			LWLockAcquire(leases.lock, LW_EXCLUSIVE);
 			if (leases.table->Reclaim(resource, now, NoteGone, &gone) > 0)
 				leases.table->WakeWaiters(resource, WakeLatch, NULL);
-			obstacle = leases.table->Check(resource, kind, 0, now, slot);
-			if (!obstacle.blocked || timeout_ms == 0 || (deadline != 0 && now >= deadline))
+			obstacle = leases.table->Check(resource, kind, 0, now, slot, MySessionId());
+			/* a lease this session took: nothing but its ttl might end a wait without a limit */
+			obstacle.own = obstacle.own && timeout_ms == kWaitForever;
+			if (!obstacle.blocked || timeout_ms == 0 || (deadline != 0 && now >= deadline) || obstacle.own)
 			{
 				if (queued)
 					leases.table->Dequeue(slot);
 				queued = false;
 				LWLockRelease(leases.lock);
 				CountGone(gone);
+				if (obstacle.own)
+					ereport(ERROR,
+							(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+							 errmsg("this session took a lease that blocks \"%.*s\"", CutLength(target, 64), target.name),
+							 errdetail("The request would wait, without a limit, for this session's own lease to be released or expire."),
+							 errhint("Release the lease first, give the request a timeout, or use the lease in place of the lock.")));
 				allowed = !obstacle.blocked;
+				if (waited_since != 0)
+					*waited_us = now - waited_since;
 				break;
 			}
+			if (waited_since == 0)
+				waited_since = now;
 			if (!queued)
 			{
 				HookSessionEnd();
@@ -619,12 +654,13 @@ AcquireLease(const LockTarget &target, LockMode mode, int64 ttl_us, int timeout_
 	HolderKind	kind = mode == LockMode::kShared ? HolderKind::kShared : HolderKind::kExclusive;
 	int64		token = 0;
 
-	/* the lease would wait for this session's own lock, which it would never let go */
-	if (KeyHeldByMe(target.key))
+	/* a lease would wait for a conflicting lock of this session's, which it would never let go */
+	if (AnlLockHeldByMe(&target.tag, ExclusiveLock) ||
+		(mode == LockMode::kExclusive && AnlLockHeldByMe(&target.tag, ShareLock)))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this session holds a lock on \"%.*s\"", CutLength(target, 64), target.name),
-				 errdetail("A lease and a lock on one name exclude each other, even in one session."),
+				 errdetail("A lease and a lock on one name exclude each other unless both are shared, in one session too."),
 				 errhint("Release the lock first, or use the lock in place of the lease.")));
 	EnsureTokenEpoch(leases);
 	ReserveStatementLeases(1);
@@ -659,6 +695,7 @@ AcquirePermits(const LockTarget &target, int32 capacity, int64 ttl_us, int timeo
 	uint32		slot = MySlot(leases);
 	volatile bool queued = false;
 	volatile int64 token = 0;
+	volatile TimestampTz waited_since = 0;
 
 	if (IsParallelWorker())
 		ereport(ERROR,
@@ -740,6 +777,7 @@ AcquirePermits(const LockTarget &target, int32 capacity, int64 ttl_us, int timeo
 				leases.table->Enqueue(slot, WaiterFor(target, resource, HolderKind::kPermits, now, ttl_us,
 													   permits, capacity));
 				queued = true;
+				waited_since = now;
 			}
 			LWLockRelease(leases.lock);
 			CountGone(gone);
@@ -775,13 +813,14 @@ AcquirePermits(const LockTarget &target, int32 capacity, int64 ttl_us, int timeo
 	}
 	PG_END_TRY();
 
+	int64		waited = waited_since == 0 ? 0 : GetCurrentTimestamp() - waited_since;
 	if (token == 0)
 	{
-		CountOn(target, GetUserId(), timeout_ms == 0 ? LeaseEvent::kTryFailed : LeaseEvent::kTimedOut);
+		CountOn(target, GetUserId(), timeout_ms == 0 ? LeaseEvent::kTryFailed : LeaseEvent::kTimedOut, waited);
 		return 0;
 	}
 	NoteStatementLease(target.key, token);
-	CountOn(target, GetUserId(), LeaseEvent::kPermitsGranted);
+	CountOn(target, GetUserId(), LeaseEvent::kPermitsGranted, waited);
 	return token;
 }
 

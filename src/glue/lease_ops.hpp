@@ -63,10 +63,13 @@ void		CheckLease(const LockTarget &target, int64 token);
 /*
  * The lock path: once the lock manager granted a named lock in mode,
  * whether leases let it stand, waiting up to timeout_ms (measured from
- * start) for conflicting ones to go.  false: they did not in time, and the
- * caller gives the lock back.
+ * start) for conflicting ones to go; *waited_us says how long it waited.
+ * false: they did not go in time, and the caller gives the lock back.  A
+ * conflicting lease this session took, or checked, would keep it waiting
+ * for itself: an ERROR.
  */
-bool		WaitOutLeases(const LockTarget &target, LockMode mode, int timeout_ms, TimestampTz start);
+bool		WaitOutLeases(const LockTarget &target, LockMode mode, int timeout_ms, TimestampTz start,
+						  int64 *waited_us);
 
 /* Whether a lease may conflict with a lock on target: a load or two when none does. */
 inline bool

@@ -249,10 +249,11 @@ LeasesLetStand(const LockTarget &target, LockMode mode, bool session, int timeou
 			   LocalName *use)
 {
 	volatile bool allowed = false;
+	int64		waited_us = 0;
 
 	PG_TRY();
 	{
-		allowed = WaitOutLeases(target, mode, timeout_ms, start);
+		allowed = WaitOutLeases(target, mode, timeout_ms, start, &waited_us);
 	}
 	PG_CATCH();
 	{
@@ -262,6 +263,7 @@ LeasesLetStand(const LockTarget &target, LockMode mode, bool session, int timeou
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	CountLeaseWait(use, waited_us, allowed);
 	if (!allowed)
 	{
 		(void) LockRelease(&target.tag, ToLockManagerMode(mode), session);

@@ -652,6 +652,22 @@ CountTryFailed(LocalName *use)
 }
 
 void
+CountLeaseWait(LocalName *use, int64 waited_us, bool granted)
+{
+	NameCounts *rare;
+
+	if (use == NULL || waited_us <= 0)
+		return;
+	rare = &Rare(use).other_pending;
+	rare->total_wait_us += waited_us;
+	rare->max_wait_us = Max(rare->max_wait_us, waited_us);
+	if (granted)
+		rare->waited++;
+	MarkPending(use);
+	flush_at_transaction_end = true;
+}
+
+void
 CountRefusedByLease(LocalName *use, bool timed)
 {
 	if (use == NULL)
@@ -696,15 +712,22 @@ FlushNameCounts()
 }
 
 void
-CountLeaseEvent(Oid role, int64 key, std::string_view name, bool truncated, uint64 fingerprint, LeaseEvent event)
+CountLeaseEvent(Oid role, int64 key, std::string_view name, bool truncated, uint64 fingerprint, LeaseEvent event,
+				int64 waited_us, bool may_attach)
 {
 	DirectoryPart *directory;
 	NameCounts	counts;
 	DirectoryTable::Entry *entry;
 	NameId		id{MyDatabaseId, role, key};
 
-	if (!track_names || (directory = Directory()) == nullptr)
+	if (!track_names || (directory = may_attach ? Directory() : AttachedDirectory()) == nullptr)
 		return;
+	if (waited_us > 0)
+	{
+		counts.total_wait_us = waited_us;
+		counts.max_wait_us = waited_us;
+		counts.waited = event == LeaseEvent::kPermitsGranted ? 1 : 0;
+	}
 	switch (event)
 	{
 		case LeaseEvent::kGranted:

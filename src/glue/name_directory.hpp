@@ -128,11 +128,17 @@ enum class LeaseEvent
  * Counts event straight into the directory entry of (this database, role,
  * key), publishing name there first if need be: leases are rarer than
  * locks, and their events are often another role's (an expiry someone
- * else found).  Nothing when this session does not track names or there is
- * no directory.  Call it holding no lock; it raises no ERROR of its own.
+ * else found).  waited_us: the time a grant or a give-up waited.  Nothing
+ * when this session does not track names or there is no directory;
+ * may_attach false (at a transaction's end) uses only a directory this
+ * backend has already.  Call it holding no lock; it raises no ERROR of its
+ * own.
  */
 void		CountLeaseEvent(Oid role, int64 key, std::string_view name, bool truncated, uint64 fingerprint,
-							LeaseEvent event);
+							LeaseEvent event, int64 waited_us = 0, bool may_attach = true);
+
+/* A lock request that waited for leases to go, granted or not: the wait's time. */
+void		CountLeaseWait(LocalName *use, int64 waited_us, bool granted);
 
 /* Moves this backend's pending counts into the directory. */
 void		FlushNameCounts();
