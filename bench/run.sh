@@ -2,7 +2,7 @@
 # make bench: measure named locks against the integer builtins, side by
 # side in one run on a throwaway cluster, and print ratios.
 #
-#   bench/run.sh [--quick] [--markdown FILE]
+#   bench/run.sh [--quick] [--markdown FILE] [--sections LIST]
 #
 # 1. in-server loop: lock+unlock pairs on 1,000 names, session and
 #    transaction scope, shared and exclusive: (a) named_* functions, (b) the
@@ -36,34 +36,87 @@
 #    commit, directory on and off (needs perf; skipped without it)
 # 11. instructions per lock+unlock pair and per transaction, named vs
 #    builtin, counted by callgrind in a single-user backend: figures that
-#    host noise cannot move (needs valgrind; skipped without it)
+#    host noise cannot move (needs valgrind; skipped without it); and
+#    before/after: the same pair and transaction with 1.3's library (commit
+#    b6b083a, built from git into the scratch directory) and this tree's,
+#    each in a database of its own made alike, not preloaded, preloaded
+#    with no lease, and (this tree) preloaded with a live lease on a name
+#    the loop does not lock (skipped outside a git checkout)
+# 12. from a client (Python, psycopg 3, one autocommit connection over the
+#    Unix socket), interleaved rounds of acquire+release pairs on four
+#    names: a lease (named_lease_exclusive + named_lease_release), a named
+#    session lock, the integer builtins, and Redis's single-instance lock
+#    recipe (SET NX PX, released by a compare-and-delete Lua script) against
+#    a redis-server the bench starts on a private Unix socket: µs per pair
+#    and lease/Redis, lease/lock per round (needs python3-psycopg; the Redis
+#    rows need redis-server and python3-redis)
+# 13. expiry to grant: a lease of 50 ms that nobody renews, a waiter
+#    already queued for its name (named_lease_exclusive with a wait, or
+#    named_lock_exclusive with a timeout); the waiter's clock_timestamp()
+#    once granted minus the expiry named_leases showed, p50/p90/max
+# 14. semaphores: (a) from a client, acquire+release of one session permit
+#    against a named session lock pair, interleaved rounds; (b) 100
+#    requesters (threads, a connection each) on 4 permits, each holding a
+#    permit 20 ms: named_semaphore_acquire with a wait against the
+#    workaround of 4 integer keys tried in turn with pg_try_advisory_lock
+#    and a 10 ms sleep between tries; longest and median wait, grants per
+#    second, both in one run
+#
+# Sections 12-14 run on the cluster restarted with the library preloaded
+# (leases need it on PostgreSQL 15 and 16) and max_connections=130.
 #
 # Timings vary with the machine; the ratios are what to compare.  Each
 # figure is the median of several interleaved runs.  --quick runs fewer and
 # smaller rounds.  --markdown FILE also writes the results as a table.
+# --sections LIST runs only the sections listed, e.g. --sections 12,13,14
+# or --sections 11 (the build, the cluster and its setup always happen; a
+# figure that compares with a section not run is left out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cluster.sh
 
 quick=0
 markdown=
+sections=all
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 while [ $# -gt 0 ]; do
 	case $1 in
 		--quick) quick=1; shift ;;
 		--markdown) markdown=$2; shift 2 ;;
-		*) die "usage: $0 [--quick] [--markdown FILE]" ;;
+		--sections) sections=$2; shift 2 ;;
+		*) die "usage: $0 [--quick] [--markdown FILE] [--sections LIST]" ;;
 	esac
 done
 if [ "$quick" = 1 ]; then
 	repeats=1 loop_repeats=2 loop_rounds=200 pgbench_seconds=3 pgbench_pairs=1 connect_rounds=1
 	first_call_rounds=10 latency_rounds=10 scale_sizes="1000 10000"
+	client_rounds=3 client_pairs=300 expiry_rounds=10 crowd_rounds=1 crowd_each=1
 else
 	repeats=3 loop_repeats=9 loop_rounds=500 pgbench_seconds=3 pgbench_pairs=16 connect_rounds=8
 	first_call_rounds=40 latency_rounds=40 scale_sizes="1000 10000 100000"
+	client_rounds=15 client_pairs=2000 expiry_rounds=100 crowd_rounds=3 crowd_each=3
 fi
+# Whether --sections lists section $1 (all do by default).
+section() { [ "$sections" = all ] || [[ ",$sections," == *",$1,"* ]]; }
 
-trap cleanup EXIT
+# redis-server, once section 12 started it
+redis_pid=
+stop_redis() {
+	[ -n "$redis_pid" ] || return 0
+	kill "$redis_pid" 2>/dev/null || true
+	wait "$redis_pid" 2>/dev/null || true
+	redis_pid=
+}
+trap 'stop_redis; cleanup' EXIT
+# Installs Debian packages when run as root (updating the package lists if
+# the first try fails); otherwise does nothing, and the caller skips what
+# needs them.
+install_as_root() {	# package...
+	is_root || return 0
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1; } || true
+}
 ensure_prerequisites
 build_and_install
 make_workdir
@@ -77,12 +130,14 @@ say "$pgversion on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed '
 results=()
 record() { results+=("$1|$2|$3"); printf '%-58s %12s  %s\n' "$1" "$2" "$3"; }
 
-psql_q >/dev/null <<'SQL'
+# the loops' 1,000 names and their keys (section 11 makes it in two more databases)
+names_table="CREATE TABLE names AS
+	SELECT 'job-' || g AS name, named_lock_key('job-' || g) AS key FROM generate_series(1, 1000) g;"
+psql_q >/dev/null <<SQL
 CREATE EXTENSION advlock_named;
 ALTER SYSTEM SET advlock_named.max_locks_per_session = 0;
 SELECT pg_reload_conf();
-CREATE TABLE names AS
-	SELECT 'job-' || g AS name, named_lock_key('job-' || g) AS key FROM generate_series(1, 1000) g;
+$names_table
 CREATE FUNCTION sql_key(name text) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	RETURN ('x' || left(encode(sha256(convert_to(name, 'UTF8')), 'hex'), 16))::bit(64)::bigint;
 SQL
@@ -116,7 +171,6 @@ ratio() { awk -v a="$1" -v b="$2" -v digits="${3:-2}" 'BEGIN { printf "%." digit
 #
 # 1. In-server loop
 #
-say "1. in-server loop: $((loop_rounds * 1000)) lock+unlock pairs per variant"
 session_pair() {	# lock function, unlock function, argument
 	echo "SELECT count(CASE WHEN $1($3) THEN $2($3) END) FROM names, generate_series(1, $loop_rounds);"
 }
@@ -201,9 +255,11 @@ record_loop_ratio() {	# label scope_mode [kind kind]
 	read -r loop_ratio low high <<<"$(loop_ratios "$loop_times" "$2" "${3:-named}" "${4:-builtin}")"
 	record "$1" "$(printf '%.2f' "$loop_ratio")" "median of $loop_repeats rounds; range $low-$high"
 }
-loop_times=$(loop_sql "sql control" | timed_queries)
+declare -A off_ratio=()	# section 1's named/builtin ratios, for section 9
 pairs=$((loop_rounds * 1000))
-declare -A off_ratio=()
+if section 1; then
+say "1. in-server loop: $((loop_rounds * 1000)) lock+unlock pairs per variant"
+loop_times=$(loop_sql "sql control" | timed_queries)
 for scope in session xact; do
 	for mode in exclusive shared; do
 		named=$(loop_column "$loop_times" "${scope}_${mode}_named" | median)
@@ -259,6 +315,7 @@ for bytes in 8 32 200; do
 done
 record "key lookup, 1,000 recurring 8-byte names: named_lock_key" \
 	"$(per_name key_cached cached "$pairs")" "per name, from the key cache"
+fi
 
 #
 # 2. pgbench
@@ -269,7 +326,6 @@ record "key lookup, 1,000 recurring 8-byte names: named_lock_key" \
 # script builds the name in SQL ('item-' || :id), as an application might;
 # it is reported apart, since the concatenation is not the lock's cost.
 #
-say "2. pgbench, ${pgbench_seconds}s per run"
 cat >"$WORKDIR/named.pgbench" <<'SCRIPT'
 \set id random(1, 100000)
 BEGIN;
@@ -394,19 +450,24 @@ record_ratios() {
 }
 pgbench_options=()
 pgbench_target="target >= 0.98"
+if section 2; then
+say "2. pgbench, ${pgbench_seconds}s per run"
 for clients in 1 8 32; do
 	pgbench_compare "pgbench $clients clients" "$clients" "$pgbench_pairs" builtin named concat control
 done
+fi
 
 #
 # 3. pgbench -C: a new connection for every transaction, so each one pays
 #    the backend's start and, for the named script, loading the module
 #
+if section 3; then
 say "3. pgbench -C (a connection per transaction), 8 clients"
 pgbench_options=(-C)
 pgbench_target="target >= 0.95"
 pgbench_compare "pgbench -C 8 clients" 8 "$connect_rounds" builtin named control
 pgbench_options=()
+fi
 
 #
 # 4. First call in a new connection: the server's own account
@@ -452,13 +513,16 @@ first_call_rows() {	# tag label
 	record "first call$2: control - builtin, any extension's C function" \
 		"$(ms_minus "$(first_call_median "$1" "${first_call_sql[4]}" 1)" "$b")" "its module loaded by path, not preloaded"
 }
+if section 4; then
 say "4. first call in a new connection, $first_call_rounds connections per statement"
 first_call plain
 first_call_rows plain ""
+fi
 
 #
 # 5. Wake-up latency
 #
+if section 5; then
 say "5. wake-up latency, $latency_rounds rounds per waiter"
 psql_q >/dev/null <<'SQL'
 CREATE TABLE releases (round int, at timestamptz);
@@ -559,10 +623,12 @@ for kind in queue builtin poll; do
 done
 printf '\\q\n' >&"$gate_in"
 wait "$gate_pid" 2>/dev/null || true
+fi
 
 #
 # 6. Scale
 #
+if section 6; then
 say "6. scale"
 scale_sql() {
 	local prefix=$1 lock=$2 pair=$3 unlock_all=$4 held=0
@@ -602,12 +668,14 @@ for size in $scale_sizes; do
 			"$(awk -v t="$unlock_ms" -v n="$size" 'BEGIN { printf "%.0f ns", t * 1e6 / n }')" "per lock released"
 	done
 done
+fi
 
 #
 # 7. Exception blocks: a PL/pgSQL loop whose every iteration takes and
 #    releases a lock in a block with an exception handler, so every
 #    iteration is a subtransaction; the cost must stay linear
 #
+if section 7; then
 say "7. exception-block loop"
 psql_q >/dev/null <<'SQL'
 CREATE FUNCTION exception_loop(n integer, named boolean) RETURNS void LANGUAGE plpgsql AS $$
@@ -644,19 +712,24 @@ for n in $exception_sizes; do
 		"$(awk -v t="$builtin" -v n="$n" 'BEGIN { printf "%.2f µs per iteration", t * 1000 / n }')"
 	record "exception-block loop, $n iterations: named/builtin (target <= 1.5)" "$(ratio "$named" "$builtin")" ""
 done
+fi
 
 #
 # 8. First call with the library preloaded: the backends inherit it from
 #    the postmaster, so what is left is the catalog lookups and first use
 #
-say "8. first call with advlock_named in shared_preload_libraries"
+if section 8 || section 9 || section 10; then
 psql_q -c "ALTER SYSTEM SET shared_preload_libraries = 'advlock_named'" >/dev/null
 # restart keeps the command line; the new postmaster logs where this shell points it
 as_cluster_user "$bindir/pg_ctl" -D "$WORKDIR/data" -m fast -w restart >>"$WORKDIR/server.log" 2>&1 ||
 	{ cat "$WORKDIR/server.log"; die "the server did not restart"; }
 pm=$(head -1 "$WORKDIR/data/postmaster.pid")	# a new postmaster, for pgbench_run's CPU figure
+fi
+if section 8; then
+say "8. first call with advlock_named in shared_preload_libraries"
 first_call preloaded
 first_call_rows preloaded ", preloaded"
+fi
 
 #
 # 9. With the name directory and statistics on: preloading gives every
@@ -665,6 +738,7 @@ first_call_rows preloaded ", preloaded"
 #    and, in the same rounds, against advlock_named.track_names = off: the
 #    directory's cost without the drift of minutes between sections
 #
+if section 9; then
 say "9. with the name directory and statistics on (preloaded)"
 loop_times=$(loop_sql untracked | timed_queries)
 for scope in session xact; do
@@ -673,13 +747,16 @@ for scope in session xact; do
 		on=$loop_ratio
 		record_loop_ratio "directory on, loop $scope $mode: a on / a with track_names off (target <= 1.10)" \
 			"${scope}_$mode" named untracked
-		record "directory on, loop $scope $mode: a/b on / a/b off" \
-			"$(ratio "$on" "${off_ratio[${scope}_$mode]}")" "section 1 is off, minutes earlier"
+		if [ -n "${off_ratio[${scope}_$mode]:-}" ]; then
+			record "directory on, loop $scope $mode: a/b on / a/b off" \
+				"$(ratio "$on" "${off_ratio[${scope}_$mode]}")" "section 1 is off, minutes earlier"
+		fi
 	done
 done
 pgbench_target="stays where section 2 has it"
 cp "$WORKDIR/named.pgbench" "$WORKDIR/untracked.pgbench"
 pgbench_compare "directory on, pgbench 32 clients" 32 "$pgbench_pairs" builtin named untracked
+fi
 
 #
 # 10. Where a transaction's CPU goes: perf samples the whole machine (the
@@ -689,8 +766,8 @@ pgbench_compare "directory on, pgbench 32 clients" 32 "$pgbench_pairs" builtin n
 #     With the directory on (preloaded, as section 9 left the server) and
 #     off.  Needs perf (skipped without it).
 #
-command -v perf >/dev/null 2>&1 || ! is_root ||
-	apt-get install -y -qq --no-install-recommends linux-perf >/dev/null 2>&1 || true
+if section 10; then
+command -v perf >/dev/null 2>&1 || install_as_root linux-perf
 perf_functions=(named_xact_lock_shared named_xact_lock_exclusive pg_advisory_xact_lock_shared_int8
 	pg_advisory_xact_lock_int8 NoteNameUsed ExecInitNode CommitTransactionCommand)
 perf_breakdown() {	# label script: records the time under each of perf_functions
@@ -724,8 +801,7 @@ if command -v perf >/dev/null 2>&1 && perf record -a -o "$WORKDIR/perf.probe" --
 else
 	say "10. skipped: no perf, or perf may not sample the whole machine here"
 fi
-
-cluster_stop
+fi
 
 #
 # 11. Instruction counts.  Each workload runs twice in a single-user
@@ -735,15 +811,52 @@ cluster_stop
 #     cache misses costs the portable SHA-256 here (several times the cost
 #     on this CPU); the pair loop's 1,000 names hit the cache.
 #
-command -v valgrind >/dev/null 2>&1 || ! is_root ||
-	apt-get install -y -qq --no-install-recommends valgrind >/dev/null 2>&1 || true
+#     Before/after: 1.3's library (the commit below, the last before
+#     leases, semaphores and the failed-statement rule) is built from git
+#     into the scratch directory and its install scripts run, with the
+#     library's path for MODULE_PATHNAME, in a database of its own; this
+#     tree's extension is created in another, and both get the same names
+#     table.  The same statements are then counted with each library: the
+#     session pair and the pgbench transaction, not preloaded and preloaded
+#     (so with the name directory and, now, the lease table), and, with
+#     this tree's, preloaded with a live lease on a name the loop does not
+#     lock, which the lock path's look at the lease table's bucket meets.
+#
+old_commit=b6b083a
+compare_old=0
+if section 11; then
+command -v valgrind >/dev/null 2>&1 || install_as_root valgrind
+if ! command -v valgrind >/dev/null 2>&1; then
+	:
+elif ! git cat-file -e "$old_commit^{commit}" 2>/dev/null; then
+	say "11. no git history here: the counts of 1.3 ($old_commit) are skipped"
+else
+	say "11. building 1.3 ($old_commit) into the scratch directory"
+	mkdir "$WORKDIR/old"
+	git archive "$old_commit" | tar -x -C "$WORKDIR/old"
+	make -s -C "$WORKDIR/old" PG_CONFIG="$PG_CONFIG" >"$WORKDIR/old/build.log" 2>&1 ||
+		{ cat "$WORKDIR/old/build.log"; die "1.3 did not build"; }
+	psql_q -c "CREATE DATABASE bench_old" -c "CREATE DATABASE bench_new" >/dev/null
+	for script in 1.0 1.0--1.1 1.1--1.2 1.2--1.3; do
+		grep -v '^\\echo' "$WORKDIR/old/sql/advlock_named--$script.sql"
+	done | sed "s|MODULE_PATHNAME|$WORKDIR/old/advlock_named|" | psql_q -d bench_old >/dev/null
+	psql_q -d bench_old -c "$names_table" >/dev/null
+	psql_q -d bench_new -c "CREATE EXTENSION advlock_named" -c "$names_table" >/dev/null
+	compare_old=1
+fi
+fi
+
+cluster_stop
+
+if section 11; then
 if command -v valgrind >/dev/null 2>&1; then
 	say "11. instructions (callgrind, single-user backend)"
-	callgrind_totals() {	# preload statements-file: prints "instructions L1-misses"
+	callgrind_database=postgres
+	callgrind_totals() {	# preload statements-file: prints "instructions L1-misses"; the backend's output in single.out
 		local out="$WORKDIR/callgrind.out"
 		as_cluster_user valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$out" \
 			"$bindir/postgres" --single -D "$WORKDIR/data" -c shared_preload_libraries="$1" \
-			-c advlock_named.max_locks_per_session=0 postgres <"$2" >/dev/null 2>&1
+			-c advlock_named.max_locks_per_session=0 "$callgrind_database" <"$2" >"$WORKDIR/single.out" 2>&1
 		callgrind_annotate --auto=no "$out" | awk '/PROGRAM TOTALS/ {
 			gsub(",", ""); gsub(/\([^)]*\)/, ""); print $1, $4 + $5 + $6; exit }'
 		rm -f "$out"
@@ -790,9 +903,45 @@ if command -v valgrind >/dev/null 2>&1; then
 	record "instructions per transaction of the pgbench script: named / control / builtin" \
 		"$named_ir / $control_ir / $builtin_ir" \
 		"ratios to the builtin $(ratio "$named_ir" "$builtin_ir") / $(ratio "$control_ir" "$builtin_ir"); a new name each, portable SHA-256"
+	if [ "$compare_old" = 1 ]; then
+		# the same statements, in two databases made alike, with each library
+		leased_pair_loop() {	# pair_loop's arguments: a live lease first, on a name the loop does not lock
+			echo "SELECT named_lease_exclusive('elsewhere', '1 hour') IS NOT NULL;"
+			echo "SELECT count(*) AS live_leases FROM named_leases;"
+			pair_loop "$@"
+		}
+		pair_counts=() transaction_counts=()
+		for build in old new; do
+			callgrind_database=bench_$build
+			library=$([ "$build" = old ] && echo "$WORKDIR/old/advlock_named" || echo advlock_named)
+			for preload in "" "$library"; do
+				read -r ir miss <<<"$(per_iteration "$preload" 10 1000 pair_loop named_try_lock_exclusive named_unlock_exclusive name)"
+				pair_counts+=("$ir")
+				read -r ir miss <<<"$(per_iteration "$preload" 1000 1 transactions named)"
+				transaction_counts+=("$ir")
+			done
+		done
+		read -r leased_ir miss <<<"$(per_iteration advlock_named 10 1000 leased_pair_loop named_try_lock_exclusive named_unlock_exclusive name)"
+		grep -q 'live_leases = "1"' "$WORKDIR/single.out" || die "callgrind: the lease on another name was not taken"
+		callgrind_database=postgres
+		# "old / new", and new - old with its share of old
+		before_after() { awk -v o="$1" -v n="$2" 'BEGIN { printf "%+d (%+.2f %%)", n - o, (n - o) * 100 / o }'; }
+		record "instructions per session pair, 1.3 / now, not preloaded" "${pair_counts[0]} / ${pair_counts[2]}" \
+			"now - 1.3: $(before_after "${pair_counts[0]}" "${pair_counts[2]}"); no lease table"
+		record "instructions per session pair, 1.3 / now, preloaded, no lease" "${pair_counts[1]} / ${pair_counts[3]}" \
+			"now - 1.3: $(before_after "${pair_counts[1]}" "${pair_counts[3]}"); directory on"
+		record "instructions per session pair, 1.3 / now, preloaded, a lease on another name" \
+			"${pair_counts[1]} / $leased_ir" "now - 1.3: $(before_after "${pair_counts[1]}" "$leased_ir"); 1.3 has no leases"
+		record "instructions per pgbench transaction, 1.3 / now, not preloaded" \
+			"${transaction_counts[0]} / ${transaction_counts[2]}" "now - 1.3: $(before_after "${transaction_counts[0]}" "${transaction_counts[2]}")"
+		record "instructions per pgbench transaction, 1.3 / now, preloaded" \
+			"${transaction_counts[1]} / ${transaction_counts[3]}" "now - 1.3: $(before_after "${transaction_counts[1]}" "${transaction_counts[3]}")"
+	fi
 else
 	say "11. skipped: no valgrind (apt-get install valgrind)"
 fi
+fi
+
 
 if [ -n "$markdown" ]; then
 	{
