@@ -166,6 +166,12 @@ timed_queries() {
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# "p50 p90 max" of numbers, one a line (nearest rank)
+percentiles() {
+	sort -n | awk '{ v[NR] = $1 }
+		function at(q,  i) { i = int(q * NR); if (i < q * NR) i++; return v[i < 1 ? 1 : i] }
+		END { if (NR) printf "%.2f %.2f %.2f\n", at(0.5), at(0.9), v[NR] }'
+}
 ratio() { awk -v a="$1" -v b="$2" -v digits="${3:-2}" 'BEGIN { printf "%." digits "f", a / b }'; }	# a b [digits]
 
 #
@@ -248,12 +254,17 @@ loop_ratios() {	# times scope_mode [kind kind]: "median min max" of the rounds' 
 		awk '{ print $1 / $2 }' | sort -n |
 		awk '{ v[NR] = $1 } END { printf "%.4f %.2f %.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
 }
-# Records the median of the rounds' ratios in $loop_times (named/builtin
-# unless two kinds are given) with their range, and leaves it in $loop_ratio.
-record_loop_ratio() {	# label scope_mode [kind kind]
+# Records the median of the rounds' ratios of one kind's times to
+# another's (lines "prefix_kind value", a round's in turn) with their
+# range, and leaves it in $loop_ratio.
+record_rounds_ratio() {	# label times rounds prefix kind kind
 	local low high
-	read -r loop_ratio low high <<<"$(loop_ratios "$loop_times" "$2" "${3:-named}" "${4:-builtin}")"
-	record "$1" "$(printf '%.2f' "$loop_ratio")" "median of $loop_repeats rounds; range $low-$high"
+	read -r loop_ratio low high <<<"$(loop_ratios "$2" "$4" "$5" "$6")"
+	record "$1" "$(printf '%.2f' "$loop_ratio")" "median of $3 rounds; range $low-$high"
+}
+# The same for $loop_times, named/builtin unless two kinds are given.
+record_loop_ratio() {	# label scope_mode [kind kind]
+	record_rounds_ratio "$1" "$loop_times" "$loop_repeats" "$2" "${3:-named}" "${4:-builtin}"
 }
 declare -A off_ratio=()	# section 1's named/builtin ratios, for section 9
 pairs=$((loop_rounds * 1000))
@@ -943,6 +954,110 @@ fi
 fi
 
 
+#
+# 12-14. Leases and semaphores as an application sees them: bench/client.py
+#     (Python, psycopg 3 over the Unix socket) measures and prints raw
+#     samples; the figures are made here.  Leases need the library
+#     preloaded on 15 and 16, and section 14's 100 requesters a connection
+#     each: the cluster is (re)started with both.
+#
+client_ready=0
+if section 12 || section 13 || section 14; then
+	/usr/bin/python3 -c 'import psycopg' >/dev/null 2>&1 || install_as_root python3-psycopg
+	if /usr/bin/python3 -c 'import psycopg' >/dev/null 2>&1; then
+		cluster_restart "-c shared_preload_libraries=advlock_named -c max_connections=130"
+		client_ready=1
+	else
+		say "12-14. skipped: no psycopg 3 for /usr/bin/python3 (apt-get install python3-psycopg)"
+	fi
+fi
+client() { /usr/bin/python3 bench/client.py "$@"; }
+us_per_pair() {	# times kind: the median of the rounds' times, in µs per pair
+	awk -v t="$(loop_column "$1" "pairs_$2" | median)" -v n="$client_pairs" 'BEGIN { printf "%.1f µs", t * 1000 / n }'
+}
+
+#
+# 12. Lease, named lock, builtin and Redis pairs from one client
+#
+if section 12 && [ "$client_ready" = 1 ]; then
+	kinds=lease,lock,builtin
+	command -v redis-server >/dev/null 2>&1 || install_as_root redis-server
+	/usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || install_as_root python3-redis
+	if command -v redis-server >/dev/null 2>&1 && /usr/bin/python3 -c 'import redis' >/dev/null 2>&1; then
+		# a private instance: no TCP port, no persistence, stopped after the section
+		redis-server --port 0 --unixsocket "$WORKDIR/redis.sock" --unixsocketperm 700 --save '' \
+			--appendonly no --dir "$WORKDIR" --logfile "$WORKDIR/redis.log" &
+		redis_pid=$!
+		deadline=$((SECONDS + 10))
+		until redis-cli -s "$WORKDIR/redis.sock" ping >/dev/null 2>&1; do
+			[ "$SECONDS" -lt "$deadline" ] || { cat "$WORKDIR/redis.log"; die "redis-server did not start"; }
+			sleep 0.05
+		done
+		kinds=$kinds,redis
+	else
+		say "12. without Redis: no redis-server or python3-redis (apt-get install redis-server python3-redis)"
+	fi
+	say "12. from a client: $client_rounds rounds of $client_pairs acquire+release pairs per kind ($kinds)"
+	client_times=$(client pairs --kinds "$kinds" --rounds "$client_rounds" --pairs "$client_pairs" --redis "$WORKDIR/redis.sock")
+	stop_redis
+	record "client pair: lease (named_lease_exclusive + named_lease_release)" "$(us_per_pair "$client_times" lease)" \
+		"median of $client_rounds rounds"
+	record "client pair: named session lock" "$(us_per_pair "$client_times" lock)" "named_lock_exclusive + named_unlock_exclusive"
+	record "client pair: builtin session lock" "$(us_per_pair "$client_times" builtin)" "pg_advisory_lock + pg_advisory_unlock"
+	if [[ $kinds == *redis ]]; then
+		record "client pair: Redis recipe" "$(us_per_pair "$client_times" redis)" "SET NX PX + compare-and-delete script"
+		record_rounds_ratio "client pair: lease/Redis (target <= 1)" "$client_times" "$client_rounds" pairs lease redis
+	fi
+	record_rounds_ratio "client pair: lease/named lock (target <= 1.4)" "$client_times" "$client_rounds" pairs lease lock
+	record_rounds_ratio "client pair: named lock/builtin" "$client_times" "$client_rounds" pairs lock builtin
+fi
+
+#
+# 13. From a lease's expiry to the grant of the waiter queued behind it
+#
+if section 13 && [ "$client_ready" = 1 ]; then
+	say "13. expiry to grant, a lease of 50 ms nobody renews, $expiry_rounds rounds per waiter"
+	for waiter in lease lock; do
+		samples=$(client expiry --waiter "$waiter" --rounds "$expiry_rounds" --ttl-ms 50)
+		read -r p50 p90 max <<<"$(awk -v l="expiry_$waiter" '$1 == l { print $2 }' <<<"$samples" | percentiles)"
+		late=$(awk -v l="expiry_${waiter}_late" '$1 == l { print $2 }' <<<"$samples")
+		what=$([ "$waiter" = lease ] && echo "named_lease_exclusive, wait 1 s" || echo "named_lock_exclusive, timeout 1 s")
+		record "expiry to grant, $waiter waiter: p50" "$p50 ms" "$what; $(grep -c "^expiry_$waiter " <<<"$samples") rounds${late:+, $late more with the waiter queued too late}"
+		record "expiry to grant, $waiter waiter: p90" "$p90 ms" "the waiter's clock_timestamp() - named_leases.expires"
+		record "expiry to grant, $waiter waiter: max" "$max ms" ""
+	done
+fi
+
+#
+# 14. Semaphores: (a) a session permit's acquire+release against a named
+#     session lock pair, from one client; (b) 100 requesters on 4 permits,
+#     named_semaphore_acquire against integer keys tried in turn, each
+#     method in every round, the order reversed in every other round
+#
+if section 14 && [ "$client_ready" = 1 ]; then
+	say "14. semaphores: (a) $client_rounds rounds of $client_pairs pairs; (b) 100 requesters on 4 permits, $crowd_rounds rounds"
+	client_times=$(client pairs --kinds semaphore,lock --rounds "$client_rounds" --pairs "$client_pairs")
+	record "semaphore client pair: a session permit" "$(us_per_pair "$client_times" semaphore)" \
+		"named_semaphore_acquire(name, 4) + named_semaphore_release; median of $client_rounds rounds"
+	record "semaphore client pair: named session lock" "$(us_per_pair "$client_times" lock)" "the same rounds"
+	record_rounds_ratio "semaphore client pair: permit/named lock" "$client_times" "$client_rounds" pairs semaphore lock
+	crowd_times=$(for r in $(seq 1 "$crowd_rounds"); do
+		methods="semaphore keys"
+		[ $((r % 2)) = 0 ] && methods="keys semaphore"
+		for method in $methods; do
+			client crowd --method "$method" --requesters 100 --permits 4 --hold-ms 20 --retry-ms 10 --each "$crowd_each" || exit 1
+		done
+	done)
+	crowd() { awk -v l="crowd_$1_$2" '$1 == l { print $2 }' <<<"$crowd_times" | median; }	# method figure
+	what="100 requesters on 4 permits, $crowd_each grants each, held 20 ms"
+	record "semaphore crowd: longest wait, semaphore / keys" "$(crowd semaphore longest) / $(crowd keys longest) ms" \
+		"$what; medians of $crowd_rounds rounds"
+	record "semaphore crowd: median wait, semaphore / keys" "$(crowd semaphore median) / $(crowd keys median) ms" \
+		"keys: pg_try_advisory_lock on 4 keys in turn, 10 ms between tries"
+	record "semaphore crowd: grants per second, semaphore / keys" "$(crowd semaphore rate) / $(crowd keys rate)" \
+		"at most 200 (4 permits / 20 ms)"
+fi
+
 if [ -n "$markdown" ]; then
 	{
 		# what RESULTS.md's table of a release states about its run
@@ -950,7 +1065,8 @@ if [ -n "$markdown" ]; then
 		echo "- host: $(nproc) vCPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(. /etc/os-release && echo "$PRETTY_NAME")"
 		echo "- server: $pgversion"
 		echo "- run: $([ "$quick" = 1 ] && echo quick || echo full), started $started, ended $(date -u '+%Y-%m-%d %H:%M UTC')"
-		echo "- rounds: loop $loop_repeats, pgbench $pgbench_pairs of ${pgbench_seconds} s, pgbench -C $connect_rounds, first call $first_call_rounds, wake-up $latency_rounds"
+		echo "- rounds: loop $loop_repeats, pgbench $pgbench_pairs of ${pgbench_seconds} s, pgbench -C $connect_rounds, first call $first_call_rounds, wake-up $latency_rounds, client pairs $client_rounds of $client_pairs, expiry $expiry_rounds, semaphore crowd $crowd_rounds of $crowd_each grants each"
+		[ "$sections" = all ] || echo "- sections: $sections"
 		echo
 		echo "| measurement | result | note |"
 		echo "| --- | ---: | --- |"
