@@ -130,7 +130,7 @@ say "$pgversion on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed '
 results=()
 record() { results+=("$1|$2|$3"); printf '%-58s %12s  %s\n' "$1" "$2" "$3"; }
 
-# the loops' 1,000 names and their keys (section 11 makes it in two more databases)
+# the loops' 1,000 names and their keys (section 11 makes them in a second database too)
 names_table="CREATE TABLE names AS
 	SELECT 'job-' || g AS name, named_lock_key('job-' || g) AS key FROM generate_series(1, 1000) g;"
 psql_q >/dev/null <<SQL
@@ -820,23 +820,36 @@ fi
 #     over the extra iterations is their cost, start-up and loading
 #     excluded.  Valgrind's CPU has no SHA extensions, so a name the key
 #     cache misses costs the portable SHA-256 here (several times the cost
-#     on this CPU); the pair loop's 1,000 names hit the cache.
+#     on this CPU); the pair loop's 1,000 names hit the cache.  The names
+#     table is vacuumed first: the first scan of fresh rows sets their hint
+#     bits, some 15 instructions a pair in whichever run comes first.
 #
 #     Before/after: 1.3's library (the commit below, the last before
 #     leases, semaphores and the failed-statement rule) is built from git
-#     into the scratch directory and its install scripts run, with the
-#     library's path for MODULE_PATHNAME, in a database of its own; this
-#     tree's extension is created in another, and both get the same names
-#     table.  The same statements are then counted with each library: the
-#     session pair and the pgbench transaction, not preloaded and preloaded
-#     (so with the name directory and, now, the lease table), and, with
-#     this tree's, preloaded with a live lease on a name the loop does not
-#     lock, which the lock path's look at the lease table's bucket meets.
+#     into the scratch directory.  A database of its own, bench_compare,
+#     gets this tree's extension and the names table, and 1.3's install
+#     scripts, with the library's path for MODULE_PATHNAME, in a schema of
+#     their own (old13); each build's runs put its schema first on the
+#     search path.  Each library then counts the same workloads on the same
+#     rows: the session pair and the pgbench transaction, not preloaded and
+#     preloaded (the name directory and, now, the lease table), and the
+#     shared pair preloaded.  This tree's also counts, preloaded, the
+#     exclusive pair with a live exclusive lease on a name the loop does
+#     not lock, and the shared pair with a shared lease on every name it
+#     locks (each lock then looks its name's lease up, and the shared lease
+#     lets it stand), each against the same statements with the leases
+#     given back at once.  A lock looks a lease up only when its key's
+#     bucket in the lease table (2 x max_leases of them, chosen by database
+#     and key) holds one, so a lease on another name costs the loop nothing
+#     unless one of its 1,000 names shares the lease's bucket: then that
+#     name's lock pays the look-up, about 0.5 instructions a pair on
+#     average.
 #
 old_commit=b6b083a
 compare_old=0
 if section 11; then
 command -v valgrind >/dev/null 2>&1 || install_as_root valgrind
+psql_q -c "VACUUM (FREEZE) names" >/dev/null
 if ! command -v valgrind >/dev/null 2>&1; then
 	:
 elif ! git cat-file -e "$old_commit^{commit}" 2>/dev/null; then
@@ -847,12 +860,15 @@ else
 	git archive "$old_commit" | tar -x -C "$WORKDIR/old"
 	make -s -C "$WORKDIR/old" PG_CONFIG="$PG_CONFIG" >"$WORKDIR/old/build.log" 2>&1 ||
 		{ cat "$WORKDIR/old/build.log"; die "1.3 did not build"; }
-	psql_q -c "CREATE DATABASE bench_old" -c "CREATE DATABASE bench_new" >/dev/null
-	for script in 1.0 1.0--1.1 1.1--1.2 1.2--1.3; do
-		grep -v '^\\echo' "$WORKDIR/old/sql/advlock_named--$script.sql"
-	done | sed "s|MODULE_PATHNAME|$WORKDIR/old/advlock_named|" | psql_q -d bench_old >/dev/null
-	psql_q -d bench_old -c "$names_table" >/dev/null
-	psql_q -d bench_new -c "CREATE EXTENSION advlock_named" -c "$names_table" >/dev/null
+	psql_q -c "CREATE DATABASE bench_compare" >/dev/null
+	# a session each: one backend cannot load both libraries
+	{
+		echo "CREATE SCHEMA old13; SET search_path = old13;"
+		for script in 1.0 1.0--1.1 1.1--1.2 1.2--1.3; do
+			grep -v '^\\echo' "$WORKDIR/old/sql/advlock_named--$script.sql"
+		done | sed "s|MODULE_PATHNAME|$WORKDIR/old/advlock_named|"
+	} | psql_q -d bench_compare >/dev/null
+	psql_q -d bench_compare -c "CREATE EXTENSION advlock_named" -c "$names_table" -c "VACUUM (FREEZE) names" >/dev/null
 	compare_old=1
 fi
 fi
@@ -862,15 +878,24 @@ cluster_stop
 if section 11; then
 if command -v valgrind >/dev/null 2>&1; then
 	say "11. instructions (callgrind, single-user backend)"
+	rm -f "$WORKDIR/callgrind.failed"
 	callgrind_database=postgres
+	# the first backend after the server stopped writes the relation cache's
+	# init files, a few instructions a pair in the first short run otherwise
+	echo "SELECT count(*) FROM names" | as_cluster_user "$bindir/postgres" --single -D "$WORKDIR/data" postgres >/dev/null 2>&1
 	callgrind_totals() {	# preload statements-file: prints "instructions L1-misses"; the backend's output in single.out
 		local out="$WORKDIR/callgrind.out"
 		as_cluster_user valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$out" \
 			"$bindir/postgres" --single -D "$WORKDIR/data" -c shared_preload_libraries="$1" \
 			-c advlock_named.max_locks_per_session=0 "$callgrind_database" <"$2" >"$WORKDIR/single.out" 2>&1
+		# (a subshell: counts_ok tells the script)
+		grep -q 'ERROR:\|FATAL:' "$WORKDIR/single.out" && cp "$WORKDIR/single.out" "$WORKDIR/callgrind.failed"
 		callgrind_annotate --auto=no "$out" | awk '/PROGRAM TOTALS/ {
 			gsub(",", ""); gsub(/\([^)]*\)/, ""); print $1, $4 + $5 + $6; exit }'
 		rm -f "$out"
+	}
+	counts_ok() {	# dies if a backend under callgrind_totals said ERROR or FATAL
+		[ ! -e "$WORKDIR/callgrind.failed" ] || { cat "$WORKDIR/callgrind.failed"; die "callgrind: a statement failed"; }
 	}
 	per_iteration() {	# preload units per-unit statements-for-units...: "instructions L1-misses" per iteration
 		local preload=$1 units=$2 per_unit=$3 short long
@@ -901,6 +926,7 @@ if command -v valgrind >/dev/null 2>&1; then
 		tag=$([ -n "$preload" ] && echo ", directory on" || true)
 		read -r named_ir named_miss <<<"$(per_iteration "$preload" 10 1000 pair_loop named_try_lock_exclusive named_unlock_exclusive name)"
 		read -r builtin_ir builtin_miss <<<"$(per_iteration "$preload" 10 1000 pair_loop pg_try_advisory_lock pg_advisory_unlock key)"
+		counts_ok
 		record "instructions per session lock+unlock pair$tag: named / builtin" "$named_ir / $builtin_ir" \
 			"ratio $(ratio "$named_ir" "$builtin_ir"); L1 misses $named_miss / $builtin_miss"
 		[ -n "$preload" ] && continue
@@ -911,42 +937,68 @@ if command -v valgrind >/dev/null 2>&1; then
 	read -r named_ir named_miss <<<"$(per_iteration "" 1000 1 transactions named)"
 	read -r builtin_ir builtin_miss <<<"$(per_iteration "" 1000 1 transactions builtin)"
 	read -r control_ir control_miss <<<"$(per_iteration "" 1000 1 transactions control)"
+	counts_ok
 	record "instructions per transaction of the pgbench script: named / control / builtin" \
 		"$named_ir / $control_ir / $builtin_ir" \
 		"ratios to the builtin $(ratio "$named_ir" "$builtin_ir") / $(ratio "$control_ir" "$builtin_ir"); a new name each, portable SHA-256"
 	if [ "$compare_old" = 1 ]; then
-		# the same statements, in two databases made alike, with each library
-		leased_pair_loop() {	# pair_loop's arguments: a live lease first, on a name the loop does not lock
-			echo "SELECT named_lease_exclusive('elsewhere', '1 hour') IS NOT NULL;"
-			echo "SELECT count(*) AS live_leases FROM named_leases;"
-			pair_loop "$@"
+		# both libraries' functions on the search path, this build's first
+		as_built() {	# statements...
+			if [ "$build" = now ]; then echo "SET search_path = public, old13;"; else echo "SET search_path = old13, public;"; fi
+			"$@"
 		}
-		pair_counts=() transaction_counts=()
-		for build in old new; do
-			callgrind_database=bench_$build
+		# Leases taken before the workload: (a) kept, (b) given back in the
+		# same statement, the control, whose runs differ from (a)'s only in
+		# that (the state earlier statements leave moves a pair's count by
+		# up to about 15 instructions).
+		with_leases() {	# lease-call from-clause keep|release statements...
+			local call=$1 from=$2 keep=$3
+			shift 3
+			echo "SET advlock_named.max_leases_per_role = 0;"
+			if [ "$keep" = keep ]; then echo "SELECT count($call) FROM $from;"; else echo "SELECT count(named_lease_release(name, $call)) FROM $from;"; fi
+			echo "SELECT count(*) AS live_leases FROM named_leases;"
+			"$@"
+		}
+		live_leases() { grep -q "live_leases = \"$1\"" "$WORKDIR/single.out" || die "callgrind: $1 live leases expected"; }
+		declare -A counted=()
+		callgrind_database=bench_compare
+		for build in old now; do
 			library=$([ "$build" = old ] && echo "$WORKDIR/old/advlock_named" || echo advlock_named)
 			for preload in "" "$library"; do
-				read -r ir miss <<<"$(per_iteration "$preload" 10 1000 pair_loop named_try_lock_exclusive named_unlock_exclusive name)"
-				pair_counts+=("$ir")
-				read -r ir miss <<<"$(per_iteration "$preload" 1000 1 transactions named)"
-				transaction_counts+=("$ir")
+				on=$([ -n "$preload" ] && echo preloaded || echo plain)
+				read -r "counted[$build,$on,pair]" _ <<<"$(per_iteration "$preload" 10 1000 as_built pair_loop named_try_lock_exclusive named_unlock_exclusive name)"
+				read -r "counted[$build,$on,transaction]" _ <<<"$(per_iteration "$preload" 1000 1 as_built transactions named)"
 			done
+			read -r "counted[$build,preloaded,shared]" _ <<<"$(per_iteration "$library" 10 1000 as_built pair_loop named_try_lock_shared named_unlock_shared name)"
 		done
-		read -r leased_ir miss <<<"$(per_iteration advlock_named 10 1000 leased_pair_loop named_try_lock_exclusive named_unlock_exclusive name)"
-		grep -q 'live_leases = "1"' "$WORKDIR/single.out" || die "callgrind: the lease on another name was not taken"
+		for keep in release keep; do
+			read -r "counted[$keep,elsewhere]" _ <<<"$(per_iteration advlock_named 10 1000 with_leases \
+				"named_lease_exclusive(name, '1 hour')" "(VALUES ('elsewhere')) v(name)" "$keep" \
+				pair_loop named_try_lock_exclusive named_unlock_exclusive name)"
+			live_leases "$([ "$keep" = keep ] && echo 1 || echo 0)"
+			read -r "counted[$keep,each]" _ <<<"$(per_iteration advlock_named 10 1000 with_leases \
+				"named_lease_shared(name, '1 hour')" names "$keep" \
+				pair_loop named_try_lock_shared named_unlock_shared name)"
+			live_leases "$([ "$keep" = keep ] && echo 1000 || echo 0)"
+		done
 		callgrind_database=postgres
-		# "old / new", and new - old with its share of old
-		before_after() { awk -v o="$1" -v n="$2" 'BEGIN { printf "%+d (%+.2f %%)", n - o, (n - o) * 100 / o }'; }
-		record "instructions per session pair, 1.3 / now, not preloaded" "${pair_counts[0]} / ${pair_counts[2]}" \
-			"now - 1.3: $(before_after "${pair_counts[0]}" "${pair_counts[2]}"); no lease table"
-		record "instructions per session pair, 1.3 / now, preloaded, no lease" "${pair_counts[1]} / ${pair_counts[3]}" \
-			"now - 1.3: $(before_after "${pair_counts[1]}" "${pair_counts[3]}"); directory on"
-		record "instructions per session pair, 1.3 / now, preloaded, a lease on another name" \
-			"${pair_counts[1]} / $leased_ir" "now - 1.3: $(before_after "${pair_counts[1]}" "$leased_ir"); 1.3 has no leases"
-		record "instructions per pgbench transaction, 1.3 / now, not preloaded" \
-			"${transaction_counts[0]} / ${transaction_counts[2]}" "now - 1.3: $(before_after "${transaction_counts[0]}" "${transaction_counts[2]}")"
-		record "instructions per pgbench transaction, 1.3 / now, preloaded" \
-			"${transaction_counts[1]} / ${transaction_counts[3]}" "now - 1.3: $(before_after "${transaction_counts[1]}" "${transaction_counts[3]}")"
+		counts_ok
+		change() { awk -v o="$1" -v n="$2" 'BEGIN { printf "%+d (%+.2f %%)", n - o, (n - o) * 100 / o }'; }	# from to
+		before_after() {	# label kind on note
+			local old=${counted[old,$3,$2]} now=${counted[now,$3,$2]}
+			record "$1" "$old / $now" "now - 1.3: $(change "$old" "$now")$4"
+		}
+		before_after "instructions per session pair, 1.3 / now: not preloaded" pair plain "; no lease table"
+		before_after "instructions per session pair, 1.3 / now: preloaded, no lease" pair preloaded "; directory on"
+		record "instructions per session pair, now, preloaded: a lease on another name, given back / live" \
+			"${counted[release,elsewhere]} / ${counted[keep,elsewhere]}" \
+			"live - given back: $(change "${counted[release,elsewhere]}" "${counted[keep,elsewhere]}"); live - 1.3: $(change "${counted[old,preloaded,pair]}" "${counted[keep,elsewhere]}")"
+		before_after "instructions per shared session pair, 1.3 / now: preloaded, no lease" shared preloaded ""
+		record "instructions per shared session pair, now, preloaded: a shared lease on each name, given back / live" \
+			"${counted[release,each]} / ${counted[keep,each]}" \
+			"$(change "${counted[release,each]}" "${counted[keep,each]}"): each lock looks its name's lease up"
+		before_after "instructions per pgbench transaction, 1.3 / now: not preloaded" transaction plain ""
+		before_after "instructions per pgbench transaction, 1.3 / now: preloaded" transaction preloaded ""
 	fi
 else
 	say "11. skipped: no valgrind (apt-get install valgrind)"
