@@ -37,11 +37,13 @@
 # 11. instructions per lock+unlock pair and per transaction, named vs
 #    builtin, counted by callgrind in a single-user backend: figures that
 #    host noise cannot move (needs valgrind; skipped without it); and
-#    before/after: the same pair and transaction with 1.3's library (commit
-#    b6b083a, built from git into the scratch directory) and this tree's,
-#    each in a database of its own made alike, not preloaded, preloaded
-#    with no lease, and (this tree) preloaded with a live lease on a name
-#    the loop does not lock (skipped outside a git checkout)
+#    before/after: the same pairs and transaction with 1.3's library
+#    (commit b6b083a, built from git into the scratch directory) and this
+#    tree's, side by side in one database, not preloaded and preloaded, and
+#    (this tree) preloaded with a live lease on a name the loop does not
+#    lock and with a shared lease on every name it locks, each against the
+#    same statements with the leases given back (skipped outside a git
+#    checkout)
 # 12. from a client (Python, psycopg 3, one autocommit connection over the
 #    Unix socket), interleaved rounds of acquire+release pairs on four
 #    names: a lease (named_lease_exclusive + named_lease_release), a named
