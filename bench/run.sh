@@ -2,7 +2,7 @@
 # make bench: measure named locks against the integer builtins, side by
 # side in one run on a throwaway cluster, and print ratios.
 #
-#   bench/run.sh [--quick] [--markdown FILE]
+#   bench/run.sh [--quick] [--markdown FILE] [--sections LIST]
 #
 # 1. in-server loop: lock+unlock pairs on 1,000 names, session and
 #    transaction scope, shared and exclusive: (a) named_* functions, (b) the
@@ -36,34 +36,89 @@
 #    commit, directory on and off (needs perf; skipped without it)
 # 11. instructions per lock+unlock pair and per transaction, named vs
 #    builtin, counted by callgrind in a single-user backend: figures that
-#    host noise cannot move (needs valgrind; skipped without it)
+#    host noise cannot move (needs valgrind; skipped without it); and
+#    before/after: the same pairs and transaction with 1.3's library
+#    (commit b6b083a, built from git into the scratch directory) and this
+#    tree's, side by side in one database, not preloaded and preloaded, and
+#    (this tree) preloaded with a live lease on a name the loop does not
+#    lock and with a shared lease on every name it locks, each against the
+#    same statements with the leases given back (skipped outside a git
+#    checkout)
+# 12. from a client (Python, psycopg 3, one autocommit connection over the
+#    Unix socket), interleaved rounds of acquire+release pairs on four
+#    names: a lease (named_lease_exclusive + named_lease_release), a named
+#    session lock, the integer builtins, and Redis's single-instance lock
+#    recipe (SET NX PX, released by a compare-and-delete Lua script) against
+#    a redis-server the bench starts on a private Unix socket: µs per pair
+#    and lease/Redis, lease/lock per round (needs python3-psycopg; the Redis
+#    rows need redis-server and python3-redis)
+# 13. expiry to grant: a lease of 50 ms that nobody renews, a waiter
+#    already queued for its name (named_lease_exclusive with a wait, or
+#    named_lock_exclusive with a timeout); the waiter's clock_timestamp()
+#    once granted minus the expiry named_leases showed, p50/p90/max
+# 14. semaphores: (a) from a client, acquire+release of one session permit
+#    against a named session lock pair, interleaved rounds; (b) 100
+#    requesters (threads, a connection each) on 4 permits, each holding a
+#    permit 20 ms: named_semaphore_acquire with a wait against the
+#    workaround of 4 integer keys tried in turn with pg_try_advisory_lock
+#    and a 10 ms sleep between tries; longest and median wait, grants per
+#    second, both in one run
+#
+# Sections 12-14 run on the cluster restarted with the library preloaded
+# (leases need it on PostgreSQL 15 and 16) and max_connections=130.
 #
 # Timings vary with the machine; the ratios are what to compare.  Each
 # figure is the median of several interleaved runs.  --quick runs fewer and
 # smaller rounds.  --markdown FILE also writes the results as a table.
+# --sections LIST runs only the sections listed, e.g. --sections 12,13,14
+# or --sections 11 (the build, the cluster and its setup always happen; a
+# figure that compares with a section not run is left out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/cluster.sh
 
 quick=0
 markdown=
+sections=all
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 while [ $# -gt 0 ]; do
 	case $1 in
 		--quick) quick=1; shift ;;
 		--markdown) markdown=$2; shift 2 ;;
-		*) die "usage: $0 [--quick] [--markdown FILE]" ;;
+		--sections) sections=$2; shift 2 ;;
+		*) die "usage: $0 [--quick] [--markdown FILE] [--sections LIST]" ;;
 	esac
 done
 if [ "$quick" = 1 ]; then
 	repeats=1 loop_repeats=2 loop_rounds=200 pgbench_seconds=3 pgbench_pairs=1 connect_rounds=1
 	first_call_rounds=10 latency_rounds=10 scale_sizes="1000 10000"
+	client_rounds=3 client_pairs=300 expiry_rounds=10 crowd_rounds=1 crowd_each=1
 else
 	repeats=3 loop_repeats=9 loop_rounds=500 pgbench_seconds=3 pgbench_pairs=16 connect_rounds=8
 	first_call_rounds=40 latency_rounds=40 scale_sizes="1000 10000 100000"
+	client_rounds=15 client_pairs=2000 expiry_rounds=100 crowd_rounds=3 crowd_each=3
 fi
+# Whether --sections lists section $1 (all do by default).
+section() { [ "$sections" = all ] || [[ ",$sections," == *",$1,"* ]]; }
 
-trap cleanup EXIT
+# redis-server, once section 12 started it
+redis_pid=
+stop_redis() {
+	[ -n "$redis_pid" ] || return 0
+	kill "$redis_pid" 2>/dev/null || true
+	wait "$redis_pid" 2>/dev/null || true
+	redis_pid=
+}
+trap 'stop_redis; cleanup' EXIT
+# Installs Debian packages when run as root (updating the package lists if
+# the first try fails); otherwise does nothing, and the caller skips what
+# needs them.
+install_as_root() {	# package...
+	is_root || return 0
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1; } || true
+}
 ensure_prerequisites
 build_and_install
 make_workdir
@@ -77,12 +132,14 @@ say "$pgversion on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed '
 results=()
 record() { results+=("$1|$2|$3"); printf '%-58s %12s  %s\n' "$1" "$2" "$3"; }
 
-psql_q >/dev/null <<'SQL'
+# the loops' 1,000 names and their keys (section 11 makes them in a second database too)
+names_table="CREATE TABLE names AS
+	SELECT 'job-' || g AS name, named_lock_key('job-' || g) AS key FROM generate_series(1, 1000) g;"
+psql_q >/dev/null <<SQL
 CREATE EXTENSION advlock_named;
 ALTER SYSTEM SET advlock_named.max_locks_per_session = 0;
 SELECT pg_reload_conf();
-CREATE TABLE names AS
-	SELECT 'job-' || g AS name, named_lock_key('job-' || g) AS key FROM generate_series(1, 1000) g;
+$names_table
 CREATE FUNCTION sql_key(name text) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
 	RETURN ('x' || left(encode(sha256(convert_to(name, 'UTF8')), 'hex'), 16))::bit(64)::bigint;
 SQL
@@ -111,12 +168,17 @@ timed_queries() {
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# "p50 p90 max" of numbers, one a line (nearest rank)
+percentiles() {
+	sort -n | awk '{ v[NR] = $1 }
+		function at(q,  i) { i = int(q * NR); if (i < q * NR) i++; return v[i < 1 ? 1 : i] }
+		END { if (NR) printf "%.2f %.2f %.2f\n", at(0.5), at(0.9), v[NR] }'
+}
 ratio() { awk -v a="$1" -v b="$2" -v digits="${3:-2}" 'BEGIN { printf "%." digits "f", a / b }'; }	# a b [digits]
 
 #
 # 1. In-server loop
 #
-say "1. in-server loop: $((loop_rounds * 1000)) lock+unlock pairs per variant"
 session_pair() {	# lock function, unlock function, argument
 	echo "SELECT count(CASE WHEN $1($3) THEN $2($3) END) FROM names, generate_series(1, $loop_rounds);"
 }
@@ -194,16 +256,23 @@ loop_ratios() {	# times scope_mode [kind kind]: "median min max" of the rounds' 
 		awk '{ print $1 / $2 }' | sort -n |
 		awk '{ v[NR] = $1 } END { printf "%.4f %.2f %.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
 }
-# Records the median of the rounds' ratios in $loop_times (named/builtin
-# unless two kinds are given) with their range, and leaves it in $loop_ratio.
-record_loop_ratio() {	# label scope_mode [kind kind]
+# Records the median of the rounds' ratios of one kind's times to
+# another's (lines "prefix_kind value", a round's in turn) with their
+# range, and leaves it in $loop_ratio.
+record_rounds_ratio() {	# label times rounds prefix kind kind
 	local low high
-	read -r loop_ratio low high <<<"$(loop_ratios "$loop_times" "$2" "${3:-named}" "${4:-builtin}")"
-	record "$1" "$(printf '%.2f' "$loop_ratio")" "median of $loop_repeats rounds; range $low-$high"
+	read -r loop_ratio low high <<<"$(loop_ratios "$2" "$4" "$5" "$6")"
+	record "$1" "$(printf '%.2f' "$loop_ratio")" "median of $3 rounds; range $low-$high"
 }
-loop_times=$(loop_sql "sql control" | timed_queries)
+# The same for $loop_times, named/builtin unless two kinds are given.
+record_loop_ratio() {	# label scope_mode [kind kind]
+	record_rounds_ratio "$1" "$loop_times" "$loop_repeats" "$2" "${3:-named}" "${4:-builtin}"
+}
+declare -A off_ratio=()	# section 1's named/builtin ratios, for section 9
 pairs=$((loop_rounds * 1000))
-declare -A off_ratio=()
+if section 1; then
+say "1. in-server loop: $((loop_rounds * 1000)) lock+unlock pairs per variant"
+loop_times=$(loop_sql "sql control" | timed_queries)
 for scope in session xact; do
 	for mode in exclusive shared; do
 		named=$(loop_column "$loop_times" "${scope}_${mode}_named" | median)
@@ -259,6 +328,7 @@ for bytes in 8 32 200; do
 done
 record "key lookup, 1,000 recurring 8-byte names: named_lock_key" \
 	"$(per_name key_cached cached "$pairs")" "per name, from the key cache"
+fi
 
 #
 # 2. pgbench
@@ -269,7 +339,6 @@ record "key lookup, 1,000 recurring 8-byte names: named_lock_key" \
 # script builds the name in SQL ('item-' || :id), as an application might;
 # it is reported apart, since the concatenation is not the lock's cost.
 #
-say "2. pgbench, ${pgbench_seconds}s per run"
 cat >"$WORKDIR/named.pgbench" <<'SCRIPT'
 \set id random(1, 100000)
 BEGIN;
@@ -394,19 +463,24 @@ record_ratios() {
 }
 pgbench_options=()
 pgbench_target="target >= 0.98"
+if section 2; then
+say "2. pgbench, ${pgbench_seconds}s per run"
 for clients in 1 8 32; do
 	pgbench_compare "pgbench $clients clients" "$clients" "$pgbench_pairs" builtin named concat control
 done
+fi
 
 #
 # 3. pgbench -C: a new connection for every transaction, so each one pays
 #    the backend's start and, for the named script, loading the module
 #
+if section 3; then
 say "3. pgbench -C (a connection per transaction), 8 clients"
 pgbench_options=(-C)
 pgbench_target="target >= 0.95"
 pgbench_compare "pgbench -C 8 clients" 8 "$connect_rounds" builtin named control
 pgbench_options=()
+fi
 
 #
 # 4. First call in a new connection: the server's own account
@@ -452,13 +526,16 @@ first_call_rows() {	# tag label
 	record "first call$2: control - builtin, any extension's C function" \
 		"$(ms_minus "$(first_call_median "$1" "${first_call_sql[4]}" 1)" "$b")" "its module loaded by path, not preloaded"
 }
+if section 4; then
 say "4. first call in a new connection, $first_call_rounds connections per statement"
 first_call plain
 first_call_rows plain ""
+fi
 
 #
 # 5. Wake-up latency
 #
+if section 5; then
 say "5. wake-up latency, $latency_rounds rounds per waiter"
 psql_q >/dev/null <<'SQL'
 CREATE TABLE releases (round int, at timestamptz);
@@ -559,10 +636,12 @@ for kind in queue builtin poll; do
 done
 printf '\\q\n' >&"$gate_in"
 wait "$gate_pid" 2>/dev/null || true
+fi
 
 #
 # 6. Scale
 #
+if section 6; then
 say "6. scale"
 scale_sql() {
 	local prefix=$1 lock=$2 pair=$3 unlock_all=$4 held=0
@@ -602,12 +681,14 @@ for size in $scale_sizes; do
 			"$(awk -v t="$unlock_ms" -v n="$size" 'BEGIN { printf "%.0f ns", t * 1e6 / n }')" "per lock released"
 	done
 done
+fi
 
 #
 # 7. Exception blocks: a PL/pgSQL loop whose every iteration takes and
 #    releases a lock in a block with an exception handler, so every
 #    iteration is a subtransaction; the cost must stay linear
 #
+if section 7; then
 say "7. exception-block loop"
 psql_q >/dev/null <<'SQL'
 CREATE FUNCTION exception_loop(n integer, named boolean) RETURNS void LANGUAGE plpgsql AS $$
@@ -644,19 +725,24 @@ for n in $exception_sizes; do
 		"$(awk -v t="$builtin" -v n="$n" 'BEGIN { printf "%.2f µs per iteration", t * 1000 / n }')"
 	record "exception-block loop, $n iterations: named/builtin (target <= 1.5)" "$(ratio "$named" "$builtin")" ""
 done
+fi
 
 #
 # 8. First call with the library preloaded: the backends inherit it from
 #    the postmaster, so what is left is the catalog lookups and first use
 #
-say "8. first call with advlock_named in shared_preload_libraries"
+if section 8 || section 9 || section 10; then
 psql_q -c "ALTER SYSTEM SET shared_preload_libraries = 'advlock_named'" >/dev/null
 # restart keeps the command line; the new postmaster logs where this shell points it
 as_cluster_user "$bindir/pg_ctl" -D "$WORKDIR/data" -m fast -w restart >>"$WORKDIR/server.log" 2>&1 ||
 	{ cat "$WORKDIR/server.log"; die "the server did not restart"; }
 pm=$(head -1 "$WORKDIR/data/postmaster.pid")	# a new postmaster, for pgbench_run's CPU figure
+fi
+if section 8; then
+say "8. first call with advlock_named in shared_preload_libraries"
 first_call preloaded
 first_call_rows preloaded ", preloaded"
+fi
 
 #
 # 9. With the name directory and statistics on: preloading gives every
@@ -665,6 +751,7 @@ first_call_rows preloaded ", preloaded"
 #    and, in the same rounds, against advlock_named.track_names = off: the
 #    directory's cost without the drift of minutes between sections
 #
+if section 9; then
 say "9. with the name directory and statistics on (preloaded)"
 loop_times=$(loop_sql untracked | timed_queries)
 for scope in session xact; do
@@ -673,13 +760,16 @@ for scope in session xact; do
 		on=$loop_ratio
 		record_loop_ratio "directory on, loop $scope $mode: a on / a with track_names off (target <= 1.10)" \
 			"${scope}_$mode" named untracked
-		record "directory on, loop $scope $mode: a/b on / a/b off" \
-			"$(ratio "$on" "${off_ratio[${scope}_$mode]}")" "section 1 is off, minutes earlier"
+		if [ -n "${off_ratio[${scope}_$mode]:-}" ]; then
+			record "directory on, loop $scope $mode: a/b on / a/b off" \
+				"$(ratio "$on" "${off_ratio[${scope}_$mode]}")" "section 1 is off, minutes earlier"
+		fi
 	done
 done
 pgbench_target="stays where section 2 has it"
 cp "$WORKDIR/named.pgbench" "$WORKDIR/untracked.pgbench"
 pgbench_compare "directory on, pgbench 32 clients" 32 "$pgbench_pairs" builtin named untracked
+fi
 
 #
 # 10. Where a transaction's CPU goes: perf samples the whole machine (the
@@ -689,8 +779,8 @@ pgbench_compare "directory on, pgbench 32 clients" 32 "$pgbench_pairs" builtin n
 #     With the directory on (preloaded, as section 9 left the server) and
 #     off.  Needs perf (skipped without it).
 #
-command -v perf >/dev/null 2>&1 || ! is_root ||
-	apt-get install -y -qq --no-install-recommends linux-perf >/dev/null 2>&1 || true
+if section 10; then
+command -v perf >/dev/null 2>&1 || install_as_root linux-perf
 perf_functions=(named_xact_lock_shared named_xact_lock_exclusive pg_advisory_xact_lock_shared_int8
 	pg_advisory_xact_lock_int8 NoteNameUsed ExecInitNode CommitTransactionCommand)
 perf_breakdown() {	# label script: records the time under each of perf_functions
@@ -724,8 +814,7 @@ if command -v perf >/dev/null 2>&1 && perf record -a -o "$WORKDIR/perf.probe" --
 else
 	say "10. skipped: no perf, or perf may not sample the whole machine here"
 fi
-
-cluster_stop
+fi
 
 #
 # 11. Instruction counts.  Each workload runs twice in a single-user
@@ -733,20 +822,89 @@ cluster_stop
 #     over the extra iterations is their cost, start-up and loading
 #     excluded.  Valgrind's CPU has no SHA extensions, so a name the key
 #     cache misses costs the portable SHA-256 here (several times the cost
-#     on this CPU); the pair loop's 1,000 names hit the cache.
+#     on this CPU); the pair loop's 1,000 names hit the cache.  The names
+#     table is vacuumed first: the first scan of fresh rows sets their hint
+#     bits, some 15 instructions a pair in whichever run comes first.  The
+#     name directory's flush of a backend's counts is not counted: it runs
+#     once a second of wall-clock time, so under valgrind, some 50 times
+#     slower than the CPU, it lands in a run or not as the host's load has
+#     it (one flush more or less moved a preloaded pair by 10-20
+#     instructions from one run of the bench to the next), where at full
+#     speed it costs well under an instruction a pair.
 #
-command -v valgrind >/dev/null 2>&1 || ! is_root ||
-	apt-get install -y -qq --no-install-recommends valgrind >/dev/null 2>&1 || true
+#     Before/after: 1.3's library (the commit below, the last before
+#     leases, semaphores and the failed-statement rule) is built from git
+#     into the scratch directory.  A database of its own, bench_compare,
+#     gets this tree's extension and the names table, and 1.3's install
+#     scripts, with the library's path for MODULE_PATHNAME, in a schema of
+#     their own (old13); each build's runs put its schema first on the
+#     search path.  Each library then counts the same workloads on the same
+#     rows: the session pair and the pgbench transaction, not preloaded and
+#     preloaded (the name directory and, now, the lease table), and the
+#     shared pair preloaded.  This tree's also counts, preloaded, the
+#     exclusive pair with a live exclusive lease on a name the loop does
+#     not lock, and the shared pair with a shared lease on every name it
+#     locks (each lock then looks its name's lease up, and the shared lease
+#     lets it stand), each against the same statements with the leases
+#     given back at once.  A lock looks a lease up only when its key's
+#     bucket in the lease table (2 x max_leases of them, chosen by database
+#     and key) holds one, so a lease on another name costs the loop nothing
+#     unless one of its 1,000 names shares the lease's bucket: then that
+#     name's lock pays the look-up, about 0.5 instructions a pair on
+#     average.
+#
+old_commit=b6b083a
+compare_old=0
+if section 11; then
+command -v valgrind >/dev/null 2>&1 || install_as_root valgrind
+psql_q -c "VACUUM (FREEZE) names" >/dev/null
+if ! command -v valgrind >/dev/null 2>&1; then
+	:
+elif ! git cat-file -e "$old_commit^{commit}" 2>/dev/null; then
+	say "11. no git history here: the counts of 1.3 ($old_commit) are skipped"
+else
+	say "11. building 1.3 ($old_commit) into the scratch directory"
+	mkdir "$WORKDIR/old"
+	git archive "$old_commit" | tar -x -C "$WORKDIR/old"
+	make -s -C "$WORKDIR/old" PG_CONFIG="$PG_CONFIG" >"$WORKDIR/old/build.log" 2>&1 ||
+		{ cat "$WORKDIR/old/build.log"; die "1.3 did not build"; }
+	psql_q -c "CREATE DATABASE bench_compare" >/dev/null
+	# a session each: one backend cannot load both libraries
+	{
+		echo "CREATE SCHEMA old13; SET search_path = old13;"
+		for script in 1.0 1.0--1.1 1.1--1.2 1.2--1.3; do
+			grep -v '^\\echo' "$WORKDIR/old/sql/advlock_named--$script.sql"
+		done | sed "s|MODULE_PATHNAME|$WORKDIR/old/advlock_named|"
+	} | psql_q -d bench_compare >/dev/null
+	psql_q -d bench_compare -c "CREATE EXTENSION advlock_named" -c "$names_table" -c "VACUUM (FREEZE) names" >/dev/null
+	compare_old=1
+fi
+fi
+
+cluster_stop
+
+if section 11; then
 if command -v valgrind >/dev/null 2>&1; then
 	say "11. instructions (callgrind, single-user backend)"
-	callgrind_totals() {	# preload statements-file: prints "instructions L1-misses"
+	rm -f "$WORKDIR/callgrind.failed"
+	callgrind_database=postgres
+	# the first backend after the server stopped writes the relation cache's
+	# init files, a few instructions a pair in the first short run otherwise
+	echo "SELECT count(*) FROM names" | as_cluster_user "$bindir/postgres" --single -D "$WORKDIR/data" postgres >/dev/null 2>&1
+	callgrind_totals() {	# preload statements-file: prints "instructions L1-misses"; the backend's output in single.out
 		local out="$WORKDIR/callgrind.out"
 		as_cluster_user valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$out" \
+			"--toggle-collect=advlock_named::(anonymous namespace)::Flush()" --collect-atstart=yes \
 			"$bindir/postgres" --single -D "$WORKDIR/data" -c shared_preload_libraries="$1" \
-			-c advlock_named.max_locks_per_session=0 postgres <"$2" >/dev/null 2>&1
+			-c advlock_named.max_locks_per_session=0 "$callgrind_database" <"$2" >"$WORKDIR/single.out" 2>&1
+		# (a subshell: counts_ok tells the script)
+		grep -q 'ERROR:\|FATAL:' "$WORKDIR/single.out" && cp "$WORKDIR/single.out" "$WORKDIR/callgrind.failed"
 		callgrind_annotate --auto=no "$out" | awk '/PROGRAM TOTALS/ {
 			gsub(",", ""); gsub(/\([^)]*\)/, ""); print $1, $4 + $5 + $6; exit }'
 		rm -f "$out"
+	}
+	counts_ok() {	# dies if a backend under callgrind_totals said ERROR or FATAL
+		[ ! -e "$WORKDIR/callgrind.failed" ] || { cat "$WORKDIR/callgrind.failed"; die "callgrind: a statement failed"; }
 	}
 	per_iteration() {	# preload units per-unit statements-for-units...: "instructions L1-misses" per iteration
 		local preload=$1 units=$2 per_unit=$3 short long
@@ -777,6 +935,7 @@ if command -v valgrind >/dev/null 2>&1; then
 		tag=$([ -n "$preload" ] && echo ", directory on" || true)
 		read -r named_ir named_miss <<<"$(per_iteration "$preload" 10 1000 pair_loop named_try_lock_exclusive named_unlock_exclusive name)"
 		read -r builtin_ir builtin_miss <<<"$(per_iteration "$preload" 10 1000 pair_loop pg_try_advisory_lock pg_advisory_unlock key)"
+		counts_ok
 		record "instructions per session lock+unlock pair$tag: named / builtin" "$named_ir / $builtin_ir" \
 			"ratio $(ratio "$named_ir" "$builtin_ir"); L1 misses $named_miss / $builtin_miss"
 		[ -n "$preload" ] && continue
@@ -787,11 +946,177 @@ if command -v valgrind >/dev/null 2>&1; then
 	read -r named_ir named_miss <<<"$(per_iteration "" 1000 1 transactions named)"
 	read -r builtin_ir builtin_miss <<<"$(per_iteration "" 1000 1 transactions builtin)"
 	read -r control_ir control_miss <<<"$(per_iteration "" 1000 1 transactions control)"
+	counts_ok
 	record "instructions per transaction of the pgbench script: named / control / builtin" \
 		"$named_ir / $control_ir / $builtin_ir" \
 		"ratios to the builtin $(ratio "$named_ir" "$builtin_ir") / $(ratio "$control_ir" "$builtin_ir"); a new name each, portable SHA-256"
+	if [ "$compare_old" = 1 ]; then
+		# both libraries' functions on the search path, this build's first
+		as_built() {	# statements...
+			if [ "$build" = now ]; then echo "SET search_path = public, old13;"; else echo "SET search_path = old13, public;"; fi
+			"$@"
+		}
+		# Leases taken before the workload: (a) kept, (b) given back in the
+		# same statement, the control, whose runs differ from (a)'s only in
+		# that (the state earlier statements leave moves a pair's count by
+		# up to about 15 instructions).
+		with_leases() {	# lease-call from-clause keep|release statements...
+			local call=$1 from=$2 keep=$3
+			shift 3
+			echo "SET advlock_named.max_leases_per_role = 0;"
+			if [ "$keep" = keep ]; then echo "SELECT count($call) FROM $from;"; else echo "SELECT count(named_lease_release(name, $call)) FROM $from;"; fi
+			echo "SELECT count(*) AS live_leases FROM named_leases;"
+			"$@"
+		}
+		live_leases() { grep -q "live_leases = \"$1\"" "$WORKDIR/single.out" || die "callgrind: $1 live leases expected"; }
+		declare -A counted=()
+		callgrind_database=bench_compare
+		for build in old now; do
+			library=$([ "$build" = old ] && echo "$WORKDIR/old/advlock_named" || echo advlock_named)
+			for preload in "" "$library"; do
+				on=$([ -n "$preload" ] && echo preloaded || echo plain)
+				read -r "counted[$build,$on,pair]" _ <<<"$(per_iteration "$preload" 10 1000 as_built pair_loop named_try_lock_exclusive named_unlock_exclusive name)"
+				read -r "counted[$build,$on,transaction]" _ <<<"$(per_iteration "$preload" 1000 1 as_built transactions named)"
+			done
+			read -r "counted[$build,preloaded,shared]" _ <<<"$(per_iteration "$library" 10 1000 as_built pair_loop named_try_lock_shared named_unlock_shared name)"
+		done
+		for keep in release keep; do
+			read -r "counted[$keep,elsewhere]" _ <<<"$(per_iteration advlock_named 10 1000 with_leases \
+				"named_lease_exclusive(name, '1 hour')" "(VALUES ('elsewhere')) v(name)" "$keep" \
+				pair_loop named_try_lock_exclusive named_unlock_exclusive name)"
+			live_leases "$([ "$keep" = keep ] && echo 1 || echo 0)"
+			read -r "counted[$keep,each]" _ <<<"$(per_iteration advlock_named 10 1000 with_leases \
+				"named_lease_shared(name, '1 hour')" names "$keep" \
+				pair_loop named_try_lock_shared named_unlock_shared name)"
+			live_leases "$([ "$keep" = keep ] && echo 1000 || echo 0)"
+		done
+		callgrind_database=postgres
+		counts_ok
+		change() { awk -v o="$1" -v n="$2" 'BEGIN { printf "%+d (%+.2f %%)", n - o, (n - o) * 100 / o }'; }	# from to
+		before_after() {	# label kind on note
+			local old=${counted[old,$3,$2]} now=${counted[now,$3,$2]}
+			record "$1" "$old / $now" "now - 1.3: $(change "$old" "$now")$4"
+		}
+		before_after "instructions per session pair, 1.3 / now: not preloaded" pair plain "; no lease table"
+		before_after "instructions per session pair, 1.3 / now: preloaded, no lease" pair preloaded "; directory on"
+		record "instructions per session pair, now, preloaded: a lease on another name, given back / live" \
+			"${counted[release,elsewhere]} / ${counted[keep,elsewhere]}" \
+			"live - given back: $(change "${counted[release,elsewhere]}" "${counted[keep,elsewhere]}"); live - 1.3: $(change "${counted[old,preloaded,pair]}" "${counted[keep,elsewhere]}")"
+		before_after "instructions per shared session pair, 1.3 / now: preloaded, no lease" shared preloaded ""
+		record "instructions per shared session pair, now, preloaded: a shared lease on each name, given back / live" \
+			"${counted[release,each]} / ${counted[keep,each]}" \
+			"$(change "${counted[release,each]}" "${counted[keep,each]}"): each lock looks its name's lease up"
+		before_after "instructions per pgbench transaction, 1.3 / now: not preloaded" transaction plain ""
+		before_after "instructions per pgbench transaction, 1.3 / now: preloaded" transaction preloaded ""
+	fi
 else
 	say "11. skipped: no valgrind (apt-get install valgrind)"
+fi
+fi
+
+
+#
+# 12-14. Leases and semaphores as an application sees them: bench/client.py
+#     (Python, psycopg 3 over the Unix socket) measures and prints raw
+#     samples; the figures are made here.  Leases need the library
+#     preloaded on 15 and 16, and section 14's 100 requesters a connection
+#     each: the cluster is (re)started with both.
+#
+client_ready=0
+if section 12 || section 13 || section 14; then
+	/usr/bin/python3 -c 'import psycopg' >/dev/null 2>&1 || install_as_root python3-psycopg
+	if /usr/bin/python3 -c 'import psycopg' >/dev/null 2>&1; then
+		cluster_restart "-c shared_preload_libraries=advlock_named -c max_connections=130"
+		client_ready=1
+	else
+		say "12-14. skipped: no psycopg 3 for /usr/bin/python3 (apt-get install python3-psycopg)"
+	fi
+fi
+client() { /usr/bin/python3 bench/client.py "$@"; }
+us_per_pair() {	# times kind: the median of the rounds' times, in µs per pair
+	awk -v t="$(loop_column "$1" "pairs_$2" | median)" -v n="$client_pairs" 'BEGIN { printf "%.1f µs", t * 1000 / n }'
+}
+
+#
+# 12. Lease, named lock, builtin and Redis pairs from one client
+#
+if section 12 && [ "$client_ready" = 1 ]; then
+	kinds=lease,lock,builtin
+	command -v redis-server >/dev/null 2>&1 || install_as_root redis-server
+	/usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || install_as_root python3-redis
+	if command -v redis-server >/dev/null 2>&1 && /usr/bin/python3 -c 'import redis' >/dev/null 2>&1; then
+		# a private instance: no TCP port, no persistence, stopped after the section
+		redis-server --port 0 --unixsocket "$WORKDIR/redis.sock" --unixsocketperm 700 --save '' \
+			--appendonly no --dir "$WORKDIR" --logfile "$WORKDIR/redis.log" &
+		redis_pid=$!
+		deadline=$((SECONDS + 10))
+		until redis-cli -s "$WORKDIR/redis.sock" ping >/dev/null 2>&1; do
+			[ "$SECONDS" -lt "$deadline" ] || { cat "$WORKDIR/redis.log"; die "redis-server did not start"; }
+			sleep 0.05
+		done
+		kinds=$kinds,redis
+	else
+		say "12. without Redis: no redis-server or python3-redis (apt-get install redis-server python3-redis)"
+	fi
+	say "12. from a client: $client_rounds rounds of $client_pairs acquire+release pairs per kind ($kinds)"
+	client_times=$(client pairs --kinds "$kinds" --rounds "$client_rounds" --pairs "$client_pairs" --redis "$WORKDIR/redis.sock")
+	stop_redis
+	record "client pair: lease (named_lease_exclusive + named_lease_release)" "$(us_per_pair "$client_times" lease)" \
+		"median of $client_rounds rounds"
+	record "client pair: named session lock" "$(us_per_pair "$client_times" lock)" "named_lock_exclusive + named_unlock_exclusive"
+	record "client pair: builtin session lock" "$(us_per_pair "$client_times" builtin)" "pg_advisory_lock + pg_advisory_unlock"
+	if [[ $kinds == *redis ]]; then
+		record "client pair: Redis recipe" "$(us_per_pair "$client_times" redis)" "SET NX PX + compare-and-delete script"
+		record_rounds_ratio "client pair: lease/Redis (target <= 1)" "$client_times" "$client_rounds" pairs lease redis
+	fi
+	record_rounds_ratio "client pair: lease/named lock (target <= 1.4)" "$client_times" "$client_rounds" pairs lease lock
+	record_rounds_ratio "client pair: named lock/builtin" "$client_times" "$client_rounds" pairs lock builtin
+fi
+
+#
+# 13. From a lease's expiry to the grant of the waiter queued behind it
+#
+if section 13 && [ "$client_ready" = 1 ]; then
+	say "13. expiry to grant, a lease of 50 ms nobody renews, $expiry_rounds rounds per waiter"
+	for waiter in lease lock; do
+		samples=$(client expiry --waiter "$waiter" --rounds "$expiry_rounds" --ttl-ms 50)
+		read -r p50 p90 max <<<"$(awk -v l="expiry_$waiter" '$1 == l { print $2 }' <<<"$samples" | percentiles)"
+		late=$(awk -v l="expiry_${waiter}_late" '$1 == l { print $2 }' <<<"$samples")
+		what=$([ "$waiter" = lease ] && echo "named_lease_exclusive, wait 1 s" || echo "named_lock_exclusive, timeout 1 s")
+		record "expiry to grant, $waiter waiter: p50" "$p50 ms" "$what; $(grep -c "^expiry_$waiter " <<<"$samples") rounds${late:+, $late more with the waiter queued too late}"
+		record "expiry to grant, $waiter waiter: p90" "$p90 ms" "the waiter's clock_timestamp() - named_leases.expires"
+		record "expiry to grant, $waiter waiter: max" "$max ms" ""
+	done
+fi
+
+#
+# 14. Semaphores: (a) a session permit's acquire+release against a named
+#     session lock pair, from one client; (b) 100 requesters on 4 permits,
+#     named_semaphore_acquire against integer keys tried in turn, each
+#     method in every round, the order reversed in every other round
+#
+if section 14 && [ "$client_ready" = 1 ]; then
+	say "14. semaphores: (a) $client_rounds rounds of $client_pairs pairs; (b) 100 requesters on 4 permits, $crowd_rounds rounds"
+	client_times=$(client pairs --kinds semaphore,lock --rounds "$client_rounds" --pairs "$client_pairs")
+	record "semaphore client pair: a session permit" "$(us_per_pair "$client_times" semaphore)" \
+		"named_semaphore_acquire(name, 4) + named_semaphore_release; median of $client_rounds rounds"
+	record "semaphore client pair: named session lock" "$(us_per_pair "$client_times" lock)" "the same rounds"
+	record_rounds_ratio "semaphore client pair: permit/named lock" "$client_times" "$client_rounds" pairs semaphore lock
+	crowd_times=$(for r in $(seq 1 "$crowd_rounds"); do
+		methods="semaphore keys"
+		[ $((r % 2)) = 0 ] && methods="keys semaphore"
+		for method in $methods; do
+			client crowd --method "$method" --requesters 100 --permits 4 --hold-ms 20 --retry-ms 10 --each "$crowd_each" || exit 1
+		done
+	done)
+	crowd() { awk -v l="crowd_$1_$2" '$1 == l { print $2 }' <<<"$crowd_times" | median; }	# method figure
+	what="100 requesters on 4 permits, $crowd_each grants each, held 20 ms"
+	record "semaphore crowd: longest wait, semaphore / keys" "$(crowd semaphore longest) / $(crowd keys longest) ms" \
+		"$what; medians of $crowd_rounds rounds"
+	record "semaphore crowd: median wait, semaphore / keys" "$(crowd semaphore median) / $(crowd keys median) ms" \
+		"keys: pg_try_advisory_lock on 4 keys in turn, 10 ms between tries"
+	record "semaphore crowd: grants per second, semaphore / keys" "$(crowd semaphore rate) / $(crowd keys rate)" \
+		"at most 200 (4 permits / 20 ms)"
 fi
 
 if [ -n "$markdown" ]; then
@@ -801,7 +1126,8 @@ if [ -n "$markdown" ]; then
 		echo "- host: $(nproc) vCPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(. /etc/os-release && echo "$PRETTY_NAME")"
 		echo "- server: $pgversion"
 		echo "- run: $([ "$quick" = 1 ] && echo quick || echo full), started $started, ended $(date -u '+%Y-%m-%d %H:%M UTC')"
-		echo "- rounds: loop $loop_repeats, pgbench $pgbench_pairs of ${pgbench_seconds} s, pgbench -C $connect_rounds, first call $first_call_rounds, wake-up $latency_rounds"
+		echo "- rounds: loop $loop_repeats, pgbench $pgbench_pairs of ${pgbench_seconds} s, pgbench -C $connect_rounds, first call $first_call_rounds, wake-up $latency_rounds, client pairs $client_rounds of $client_pairs, expiry $expiry_rounds, semaphore crowd $crowd_rounds of $crowd_each grants each"
+		[ "$sections" = all ] || echo "- sections: $sections"
 		echo
 		echo "| measurement | result | note |"
 		echo "| --- | ---: | --- |"

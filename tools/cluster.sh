@@ -172,14 +172,17 @@ cluster_start() {
 }
 
 # Restarts the cluster of cluster_start with more server settings
-# ("-c name=value ..."), keeping its data.
+# ("-c name=value ..."), keeping its data; starts it if cluster_stop
+# stopped it.
 cluster_restart() {
-	local bindir
+	local bindir mode=restart
 	bindir=$("$PG_CONFIG" --bindir)
+	[ "${CLUSTER_RUNNING:-0}" = 1 ] || mode=start
 	as_cluster_user "$bindir/pg_ctl" -D "$WORKDIR/data" -l "$WORKDIR/server.log" -w \
 		-o "-c listen_addresses='' -k $PGHOST -p $PGPORT -c fsync=off -c max_prepared_transactions=5 ${CLUSTER_OPTIONS:-} $1" \
-		restart >/dev/null ||
-		{ cat "$WORKDIR/server.log"; die "the server did not restart"; }
+		"$mode" >/dev/null ||
+		{ cat "$WORKDIR/server.log"; die "the server did not $mode"; }
+	CLUSTER_RUNNING=1
 }
 
 # The major version of $PG_CONFIG's server, e.g. 15.
