@@ -9,7 +9,6 @@ MODULE_big = advlock_named
 CORE_SOURCES = \
 	src/core/directory_table.cpp \
 	src/core/fencing_token.cpp \
-	src/core/hold_tally.cpp \
 	src/core/key_cache.cpp \
 	src/core/lease_table.cpp \
 	src/core/name_key.cpp \
@@ -94,7 +93,7 @@ EXTRA_CLEAN = results/ output_iso/ tmp_check/ tmp_check_iso/ log/ \
 	regression.diffs regression.out test/core_test
 
 # The pure C++ core, tested without a server.
-CORE_TESTS = test/core_test.cpp test/directory_table_test.cpp test/hold_tally_test.cpp \
+CORE_TESTS = test/core_test.cpp test/directory_table_test.cpp \
 	test/lease_table_test.cpp
 test/core_test: $(CORE_TESTS) $(CORE_SOURCES) $(wildcard src/core/*.hpp)
 	$(CXX) -std=c++17 -Wall -Wextra -O2 -Isrc/core -o $@ $(CORE_TESTS) $(CORE_SOURCES) \

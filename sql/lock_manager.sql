@@ -121,7 +121,7 @@ BEGIN;
 SELECT count(named_xact_lock_exclusive(g || repeat('k', 2000))) AS locked FROM generate_series(1, 1100) g;
 COMMIT;
 RESET advlock_named.max_locks_per_session;
-SELECT total_bytes < 32 * 1024 AS under_32_kib_after_more_than_1024
+SELECT total_bytes < 64 * 1024 AS under_64_kib_after_more_than_1024
 FROM pg_backend_memory_contexts WHERE name = 'advlock_named names';
 
 -- that end-of-transaction prune drops the names no longer held, but never
@@ -134,7 +134,7 @@ COMMIT;
 RESET advlock_named.max_locks_per_session;
 SELECT name, mode, scope, holds FROM named_locks();
 SELECT * FROM disagreements;
-SELECT total_bytes < 32 * 1024 AS dropped_the_rest
+SELECT total_bytes < 64 * 1024 AS dropped_the_rest
 FROM pg_backend_memory_contexts WHERE name = 'advlock_named names';
 SELECT named_unlock_all();
 

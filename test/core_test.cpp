@@ -367,6 +367,105 @@ TEST(NameTable, NamedSessionCountFollowsEveryMode)
 	EXPECT_EQ(table.Count(), 1u);
 }
 
+using StatementHolds = std::map<std::pair<std::int64_t, LockMode>, std::int64_t>;
+
+StatementHolds
+StatementHoldsOf(const NameTable &table)
+{
+	StatementHolds holds;
+
+	table.ForEachStatementHold(
+		[](NameEntry &entry, LockMode mode, std::int64_t count, void *context) {
+			EXPECT_GT(count, 0) << "only modes with holds are visited";
+			(*static_cast<StatementHolds *>(context))[{entry.key, mode}] += count;
+		},
+		&holds);
+	return holds;
+}
+
+/* A statement's holds are counted apart by entry and mode, and all end with it. */
+TEST(NameTable, StatementHoldsEndWithTheStatement)
+{
+	NameTable	table(kCounting);
+	NameEntry  *a = table.Insert(1, "a");
+	NameEntry  *b = table.Insert(2, "b");
+
+	EXPECT_FALSE(table.StatementTookHolds());
+	table.NoteStatementHold(*a, LockMode::kShared);
+	table.NoteStatementHold(*a, LockMode::kShared);
+	table.NoteStatementHold(*a, LockMode::kExclusive);
+	table.NoteStatementHold(*b, LockMode::kShared);
+	EXPECT_TRUE(table.StatementTookHolds());
+	EXPECT_EQ(StatementHoldsOf(table), (StatementHolds{{{1, LockMode::kShared}, 2},
+														{{1, LockMode::kExclusive}, 1},
+														{{2, LockMode::kShared}, 1}}));
+
+	EXPECT_TRUE(table.ForgetStatementHold(*a, LockMode::kExclusive));
+	EXPECT_FALSE(table.ForgetStatementHold(*a, LockMode::kExclusive)) << "nothing left in that mode";
+	EXPECT_FALSE(table.ForgetStatementHold(*b, LockMode::kExclusive)) << "never taken in that mode";
+	EXPECT_EQ(StatementHoldsOf(table), (StatementHolds{{{1, LockMode::kShared}, 2}, {{2, LockMode::kShared}, 1}}));
+
+	table.EndStatement();
+	EXPECT_FALSE(table.StatementTookHolds());
+	EXPECT_EQ(StatementHoldsOf(table), StatementHolds{});
+	EXPECT_FALSE(table.ForgetStatementHold(*a, LockMode::kShared)) << "the last statement's holds are the session's now";
+
+	/* the next statement counts from nothing, on the same entries */
+	table.NoteStatementHold(*b, LockMode::kExclusive);
+	EXPECT_EQ(StatementHoldsOf(table), (StatementHolds{{{2, LockMode::kExclusive}, 1}}));
+	EXPECT_EQ(table.StatementHolds(*b, LockMode::kShared), 0);
+	EXPECT_EQ(table.StatementHolds(*a, LockMode::kShared), 0);
+
+	/* an entry inserted during a statement has taken nothing in it */
+	NameEntry  *c = table.Insert(3, "c");
+
+	EXPECT_EQ(table.StatementHolds(*c, LockMode::kShared), 0);
+	EXPECT_EQ(table.StatementHolds(*c, LockMode::kExclusive), 0);
+}
+
+/* Random takes, releases and statement ends over many entries, against a map. */
+TEST(NameTable, StatementHoldsMatchAMapOfCounts)
+{
+	NameTable	table(kCounting);
+	std::vector<NameEntry *> entries;
+	StatementHolds model;
+	std::mt19937 random(20261207);
+
+	for (int key = 0; key < 300; key++)
+		entries.push_back(table.Insert(key, "n" + std::to_string(key)));
+	for (int step = 0; step < 200000; step++)
+	{
+		NameEntry  *entry = entries[random() % entries.size()];
+		LockMode	mode = random() % 2 ? LockMode::kShared : LockMode::kExclusive;
+		unsigned	choice = random() % 100;
+
+		if (choice == 0)
+		{
+			table.EndStatement();
+			model.clear();
+		}
+		else if (choice < 65)
+		{
+			table.NoteStatementHold(*entry, mode);
+			model[{entry->key, mode}]++;
+		}
+		else
+		{
+			auto		found = model.find({entry->key, mode});
+			bool		taken = found != model.end();
+
+			ASSERT_EQ(table.ForgetStatementHold(*entry, mode), taken);
+			if (taken && --found->second == 0)
+				model.erase(found);
+		}
+		if (step % 10000 == 0)
+		{
+			ASSERT_EQ(StatementHoldsOf(table), model);
+		}
+	}
+	ASSERT_EQ(StatementHoldsOf(table), model);
+}
+
 /* The entry found last is remembered, but never past the Prune that frees it. */
 TEST(NameTable, LastFoundEntryDoesNotOutliveItsPrune)
 {

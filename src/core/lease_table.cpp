@@ -69,6 +69,7 @@ LeaseTable::Create(void *memory, std::uint32_t capacity, std::uint32_t waiter_sl
 	table->free_list_ = capacity > 0 ? 1 : 0;
 	table->waiting_ = 0;
 	table->next_sequence_ = 1;
+	table->lock_space_holders_.store(0, std::memory_order_relaxed);
 	table->tokens_.Reset();
 	buckets = table->Buckets();
 	for (std::uint32_t b = 0; b <= table->bucket_mask_; b++)
@@ -173,7 +174,10 @@ LeaseTable::Unlink(Holder *holder) noexcept
 		link = &Holders()[*link - 1].next_;
 	*link = holder->next_;
 	if (holder->resource_.space == LeaseSpace::kLock)
+	{
 		bucket.lock_holders.fetch_sub(1, std::memory_order_release);
+		lock_space_holders_.fetch_sub(1, std::memory_order_release);
+	}
 	holder->used_ = false;
 	holder->next_ = free_list_;
 	free_list_ = place;
@@ -307,7 +311,10 @@ LeaseTable::Insert(const HolderSpec &spec, std::int64_t token) noexcept
 	holder->next_ = bucket.head;
 	bucket.head = place;
 	if (spec.resource.space == LeaseSpace::kLock)
+	{
 		bucket.lock_holders.fetch_add(1, std::memory_order_release);
+		lock_space_holders_.fetch_add(1, std::memory_order_release);
+	}
 	count_++;
 	return holder;
 }

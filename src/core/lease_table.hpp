@@ -214,11 +214,16 @@ public:
 	std::uint32_t Count() const noexcept { return count_; }
 	std::uint32_t WaiterSlots() const noexcept { return waiter_slots_; }
 
-	/* Whether key's bucket chains a lock-space holder; without the lock. */
+	/*
+	 * Whether key's bucket chains a lock-space holder; without the lock.
+	 * Every lock request asks, so a table without lock-space holders (the
+	 * common case) answers from one word, not the key's bucket.
+	 */
 	bool		MayHoldLockSpace(std::uint32_t database, std::int64_t key) const noexcept
 	{
-		return Buckets()[BucketOf(Resource{database, LeaseSpace::kLock, key})].lock_holders.load(
-			std::memory_order_acquire) != 0;
+		return lock_space_holders_.load(std::memory_order_acquire) != 0 &&
+			Buckets()[BucketOf(Resource{database, LeaseSpace::kLock, key})].lock_holders.load(
+				std::memory_order_acquire) != 0;
 	}
 
 	/* The holder with token on (database, key) in either space, or nullptr. */
@@ -309,6 +314,8 @@ private:
 	std::uint32_t free_list_;	/* first free place plus one; 0: none */
 	std::uint32_t waiting_;
 	std::uint64_t next_sequence_;
+	/* the buckets' lock_holders summed */
+	std::atomic<std::uint32_t> lock_space_holders_;
 	TokenCounter tokens_;
 };
 

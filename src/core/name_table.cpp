@@ -174,6 +174,9 @@ NameTable::Insert(std::int64_t key, std::string_view name, bool whole_name) noex
 	entry->key = key;
 	entry->named_session_holds[0] = 0;
 	entry->named_session_holds[1] = 0;
+	entry->statement_holds[0] = 0;
+	entry->statement_holds[1] = 0;
+	entry->statement_generation = 0;
 	entry->directory_entry = nullptr;
 	entry->directory_generation = 0;
 	entry->directory_role = 0;
@@ -195,6 +198,24 @@ NameTable::SetNamedSessionHolds(NameEntry &entry, LockMode mode, std::int64_t ho
 		named_session_count_++;
 	else if (had && !entry.HasNamedSessionHolds())
 		named_session_count_--;
+}
+
+void
+NameTable::ForEachStatementHold(void (*visit) (NameEntry &entry, LockMode mode, std::int64_t holds, void *context),
+								void *context) const noexcept
+{
+	if (!statement_took_holds_)
+		return;
+	for (std::size_t i = 0; i < slot_count_; i++)
+		if (NameEntry *entry = slots_[i].entry)
+			for (int m = 0; m < kModeCount; m++)
+			{
+				LockMode	mode = static_cast<LockMode>(m);
+				std::int64_t holds = StatementHolds(*entry, mode);
+
+				if (holds > 0)
+					visit(*entry, mode, holds, context);
+			}
 }
 
 void

@@ -57,6 +57,12 @@ struct NameEntry
 	/* session holds taken by name, per LockMode; an upper bound to clamp */
 	std::int64_t named_session_holds[kModeCount];
 	/*
+	 * Of those, the ones the statement in progress took: good while
+	 * statement_generation is the table's (see NoteStatementHold).
+	 */
+	std::int64_t statement_holds[kModeCount];
+	std::uint64_t statement_generation;
+	/*
 	 * The shared name directory's link to its own record of this name: good
 	 * while directory_generation is current, for lock requests under
 	 * directory_role.
@@ -131,6 +137,51 @@ public:
 	void		SetNamedSessionHolds(NameEntry &entry, LockMode mode, std::int64_t holds) noexcept;
 
 	/*
+	 * The session holds the statement in progress took, counted on the
+	 * entries themselves so that a lock costs no search: a statement's
+	 * count is good while the entry's generation is the table's, so
+	 * EndStatement forgets all of them at once.  Failing statements are
+	 * rare; only they visit every entry (ForEachStatementHold).
+	 */
+	void		NoteStatementHold(NameEntry &entry, LockMode mode) noexcept
+	{
+		if (entry.statement_generation != statement_generation_)
+		{
+			entry.statement_holds[0] = entry.statement_holds[1] = 0;
+			entry.statement_generation = statement_generation_;
+		}
+		entry.statement_holds[static_cast<int>(mode)]++;
+		statement_took_holds_ = true;
+	}
+
+	/* One of the statement's holds of (entry, mode) released; false if it has none. */
+	bool		ForgetStatementHold(NameEntry &entry, LockMode mode) noexcept
+	{
+		if (StatementHolds(entry, mode) == 0)
+			return false;
+		entry.statement_holds[static_cast<int>(mode)]--;
+		return true;
+	}
+
+	std::int64_t StatementHolds(const NameEntry &entry, LockMode mode) const noexcept
+	{
+		return entry.statement_generation == statement_generation_ ? entry.statement_holds[static_cast<int>(mode)] : 0;
+	}
+
+	bool		StatementTookHolds() const noexcept { return statement_took_holds_; }
+
+	void		EndStatement() noexcept
+	{
+		if (statement_took_holds_)
+			statement_generation_++;
+		statement_took_holds_ = false;
+	}
+
+	/* Calls visit(entry, mode, holds, context) for each of the statement's holds. */
+	void		ForEachStatementHold(void (*visit) (NameEntry &entry, LockMode mode, std::int64_t holds, void *context),
+									 void *context) const noexcept;
+
+	/*
 	 * Whether Insert should prune first: the table has doubled since the last
 	 * prune (counted from what survived it), so pruning now costs at most
 	 * one visit per entry inserted since.
@@ -197,6 +248,9 @@ private:
 	std::size_t prune_at_ = kMinPruneSize;
 	std::size_t allocated_bytes_ = 0;
 	std::uint64_t prune_count_ = 0;
+	/* entries start at generation 0, never the table's */
+	std::uint64_t statement_generation_ = 1;
+	bool		statement_took_holds_ = false;
 };
 
 } // namespace advlock_named

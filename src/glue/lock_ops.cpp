@@ -320,7 +320,12 @@ GiveBack(const LockTarget &target, LockMode mode, bool session)
 {
 	(void) LockRelease(&target.tag, ToLockManagerMode(mode), session);
 	if (session)
-		CountNamedSessionHold(*KnownEntry(target), mode, -1);
+	{
+		NameEntry  *entry = KnownEntry(target);
+
+		CountNamedSessionHold(*entry, mode, -1);
+		ForgetStatementHold(Names(), *entry, mode);
+	}
 }
 
 /* What is left of a timeout that started at start, in the same units. */
@@ -387,6 +392,20 @@ SnapshotEntries(size_t *count)
 	return entries;
 }
 
+/* Releases up to holds session holds of (entry, mode) taken by name, quietly. */
+void
+GiveBackSessionHolds(NameEntry &entry, LockMode mode, int64 holds, void *names)
+{
+	LOCKTAG		tag = AdvisoryTag(entry.key);
+	int64		released = 0;
+
+	/* released behind our back already (pg_advisory_unlock_all), it stays released */
+	while (released < holds && ReleaseSessionHoldQuietly(&tag, ToLockManagerMode(mode)))
+		released++;
+	static_cast<NameTable *>(names)->SetNamedSessionHolds(entry, mode,
+														  entry.named_session_holds[static_cast<int>(mode)] - released);
+}
+
 } // namespace
 
 bool
@@ -414,8 +433,6 @@ AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeo
 	PreventUseInParallelWorker();
 	entry = EntryFor(target);
 	use = NoteNameUsed(target, *entry);
-	if (session)
-		ReserveStatementHolds(1);
 	start = timeout_ms > 0 ? GetCurrentTimestamp() : 0;
 	if (!TakeLock(&target.tag, ToLockManagerMode(mode), session, timeout_ms, use))
 		return false;
@@ -424,7 +441,7 @@ AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeo
 	if (session)
 	{
 		CountNamedSessionHold(*entry, mode, 1);
-		NoteStatementHold(target.key, mode);
+		NoteStatementHold(Names(), *entry, mode);
 	}
 	return true;
 }
@@ -439,8 +456,6 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 	bool		complete = true;
 
 	PreventUseInParallelWorker();
-	if (session)
-		ReserveStatementHolds(count);
 
 	PG_TRY();
 	{
@@ -459,7 +474,10 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 				break;
 			}
 			if (session)
+			{
 				CountNamedSessionHold(*entry, mode, 1);
+				NoteStatementHold(Names(), *entry, mode);
+			}
 		}
 	}
 	PG_CATCH();
@@ -475,9 +493,6 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 	if (!complete)
 		for (int i = 0; i < taken; i++)
 			GiveBack(targets[i], mode, session);
-	else if (session)
-		for (int i = 0; i < count; i++)
-			NoteStatementHold(targets[i].key, mode);
 	return complete;
 }
 
@@ -497,12 +512,13 @@ ReleaseNamedSessionLock(const LockTarget &target, LockMode mode)
 	if (entry != nullptr)
 	{
 		if (released)
+		{
 			CountNamedSessionHold(*entry, mode, -1);
+			ForgetStatementHold(Names(), *entry, mode);
+		}
 		else
 			Names().SetNamedSessionHolds(*entry, mode, 0);
 	}
-	if (released)
-		ForgetStatementHold(target.key, mode);
 	return released;
 }
 
@@ -552,19 +568,14 @@ ReleaseAllNamedSessionLocks()
 }
 
 void
-GiveBackSessionHolds(int64 key, LockMode mode, int64 holds)
+GiveBackStatementHolds()
 {
-	LOCKTAG		tag = AdvisoryTag(key);
 	NameTable  *names = NamesIfMade();
-	NameEntry  *entry = names != nullptr ? names->Find(key) : nullptr;
-	int64		released = 0;
 
-	/* released behind our back already (pg_advisory_unlock_all), it stays released */
-	while (released < holds && ReleaseSessionHoldQuietly(&tag, ToLockManagerMode(mode)))
-		released++;
-	if (entry != nullptr)
-		names->SetNamedSessionHolds(*entry, mode,
-									std::max<int64>(0, entry->named_session_holds[static_cast<int>(mode)] - released));
+	if (names == nullptr)
+		return;
+	names->ForEachStatementHold(GiveBackSessionHolds, names);
+	names->EndStatement();
 }
 
 HoldRow *

@@ -54,10 +54,11 @@ int			ReleaseNamedSessionLocks(const LockTarget *targets, int count, LockMode mo
 int64		ReleaseAllNamedSessionLocks();
 
 /*
- * Releases up to holds session holds of (key, mode) taken by name, quietly;
- * for a statement that failed after taking them.  Never raises an ERROR.
+ * Releases, quietly, the session holds the statement in progress took by
+ * name; for a statement that failed after taking them.  Never raises an
+ * ERROR.
  */
-void		GiveBackSessionHolds(int64 key, LockMode mode, int64 holds);
+void		GiveBackStatementHolds();
 
 /* One row of named_locks(): what the lock manager holds for a name. */
 struct HoldRow

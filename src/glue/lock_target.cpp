@@ -109,6 +109,20 @@ DeriveKey(LockTarget *target)
 		pfree(converted);
 }
 
+bool
+KeyLess(const LockTarget &a, const LockTarget &b)
+{
+	return a.key < b.key;
+}
+
+bool
+SameKey(const LockTarget &a, const LockTarget &b)
+{
+	return a.key == b.key;
+}
+
+} // namespace
+
 LockTarget
 TargetFromText(text *name)
 {
@@ -138,20 +152,6 @@ TargetFromText(text *name)
 	return target;
 }
 
-bool
-KeyLess(const LockTarget &a, const LockTarget &b)
-{
-	return a.key < b.key;
-}
-
-bool
-SameKey(const LockTarget &a, const LockTarget &b)
-{
-	return a.key == b.key;
-}
-
-} // namespace
-
 uint64
 NameFingerprint(const LockTarget &target)
 {
@@ -164,16 +164,6 @@ NameFingerprint(const LockTarget &target)
 	if (converted != NULL)
 		pfree(converted);
 	return fingerprint;
-}
-
-LockTarget
-TargetFromArgument(FunctionCallInfo fcinfo, int argno)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("lock name must not be null")));
-	return TargetFromText(PG_GETARG_TEXT_PP(argno));
 }
 
 LockTarget *

@@ -27,8 +27,23 @@ struct LockTarget
 	uint64		entry_prunes;
 };
 
-/* Reads argument argno; raises an ERROR for a NULL, empty or oversize name. */
-LockTarget	TargetFromArgument(FunctionCallInfo fcinfo, int argno);
+/* Reads a name; raises an ERROR for an empty or oversize one. */
+LockTarget	TargetFromText(text *name);
+
+/*
+ * Reads argument argno; raises an ERROR for a NULL, empty or oversize name.
+ * Inline: a dozen SQL functions call it, too many for the link-time
+ * optimizer to inline it into the lock and unlock calls by itself.
+ */
+inline LockTarget
+TargetFromArgument(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("lock name must not be null")));
+	return TargetFromText(PG_GETARG_TEXT_PP(argno));
+}
 
 /*
  * Reads a text[] argument as a set of names: every element is validated

@@ -61,7 +61,8 @@ using advlock_named::Scope;
 
 namespace {
 
-Datum
+/* Each is called from two to four SQL functions; inlined, a lock costs one call fewer. */
+pg_attribute_always_inline Datum
 Lock(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
 {
 	advlock_named::LockTarget target = advlock_named::TargetFromArgument(fcinfo, 0);
@@ -70,7 +71,7 @@ Lock(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
 	PG_RETURN_VOID();
 }
 
-Datum
+pg_attribute_always_inline Datum
 TryLock(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
 {
 	advlock_named::LockTarget target = advlock_named::TargetFromArgument(fcinfo, 0);
@@ -78,7 +79,7 @@ TryLock(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
 	PG_RETURN_BOOL(advlock_named::AcquireNamedLock(target, mode, scope, 0));
 }
 
-Datum
+pg_attribute_always_inline Datum
 TimedLock(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
 {
 	advlock_named::LockTarget target = advlock_named::TargetFromArgument(fcinfo, 0);
@@ -87,7 +88,7 @@ TimedLock(FunctionCallInfo fcinfo, LockMode mode, Scope scope)
 	PG_RETURN_BOOL(advlock_named::AcquireNamedLock(target, mode, scope, timeout_ms));
 }
 
-Datum
+pg_attribute_always_inline Datum
 Unlock(FunctionCallInfo fcinfo, LockMode mode)
 {
 	advlock_named::LockTarget target = advlock_named::TargetFromArgument(fcinfo, 0);

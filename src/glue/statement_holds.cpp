@@ -29,17 +29,13 @@ extern "C" {
 #include "utils/memutils.h"
 }
 
-#include <new>
-
-#include "hold_tally.hpp"
+#include "backend_names.hpp"
 #include "lease_ops.hpp"
 #include "lock_ops.hpp"
 #include "statement_holds.hpp"
 
 namespace advlock_named {
 namespace {
-
-HoldTally  *statement_holds = nullptr;
 
 /* The statement's leases and permits, by token; room reserved in TopMemoryContext. */
 struct LeaseGrant
@@ -52,32 +48,20 @@ int			statement_lease_count = 0;
 int			statement_lease_room = 0;
 /* registered on MessageContext for the message in progress while watching_message */
 MemoryContextCallback message_end;
-bool		watching_message = false;
 int			own_rollbacks = 0;
-
-void *
-AllocateTallyMemory(std::size_t size)
-{
-	return MemoryContextAllocExtended(TopMemoryContext, size, MCXT_ALLOC_NO_OOM);
-}
-
-void
-ReleaseTallyMemory(void *pointer)
-{
-	pfree(pointer);
-}
 
 bool
 StatementTookAnything()
 {
-	return (statement_holds != nullptr && !statement_holds->Empty()) || statement_lease_count > 0;
+	NameTable  *names = NamesIfMade();
+
+	return (names != nullptr && names->StatementTookHolds()) || statement_lease_count > 0;
 }
 
 void
 ForgetAll()
 {
-	if (statement_holds != nullptr)
-		statement_holds->Clear();
+	ForgetStatementHolds();
 	statement_lease_count = 0;
 }
 
@@ -89,17 +73,6 @@ OnMessageEnd(void *arg)
 	ForgetAll();
 }
 
-void
-WatchMessage()
-{
-	if (watching_message)
-		return;
-	message_end.func = OnMessageEnd;
-	message_end.arg = NULL;
-	MemoryContextRegisterResetCallback(MessageContext, &message_end);
-	watching_message = true;
-}
-
 bool
 StatementFailing()
 {
@@ -108,11 +81,9 @@ StatementFailing()
 
 /* Within an abort: must not raise an ERROR, and does not. */
 void
-GiveBackStatementHolds()
+GiveBackStatement()
 {
-	if (statement_holds != nullptr)
-		for (const HoldTally::Hold &hold : *statement_holds)
-			GiveBackSessionHolds(hold.key, hold.mode, hold.count);
+	GiveBackStatementHolds();
 	GiveBackUnfinishedStatementLeases();
 	ForgetAll();
 }
@@ -135,7 +106,7 @@ OnTransactionEnd(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 			if (failing)
-				GiveBackStatementHolds();
+				GiveBackStatement();
 			break;
 		default:
 			break;
@@ -147,51 +118,34 @@ void
 OnSubtransactionEnd(SubXactEvent event, SubTransactionId subid, SubTransactionId parent, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB && StatementTookAnything() && StatementFailing())
-		GiveBackStatementHolds();
+		GiveBackStatement();
 }
 
 } // namespace
 
-void
-ReserveStatementHolds(int count)
+bool		watching_message = false;
+
+bool
+WatchMessage()
 {
-	/* no client messages (a background worker): nothing is the statement's */
+	if (watching_message)
+		return true;
 	if (MessageContext == NULL)
-		return;
-	if (statement_holds == nullptr)
-	{
-		void	   *storage = MemoryContextAlloc(TopMemoryContext, sizeof(HoldTally));
-
-		statement_holds = new (storage) HoldTally(Allocator{AllocateTallyMemory, ReleaseTallyMemory});
-	}
-	if (!statement_holds->Reserve(count))
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory"),
-				 errdetail("Failed to make room for the named locks of a statement.")));
-}
-
-void
-NoteStatementHold(int64 key, LockMode mode)
-{
-	if (statement_holds == nullptr)
-		return;
-	WatchMessage();
-	statement_holds->Add(key, mode);
-}
-
-void
-ForgetStatementHold(int64 key, LockMode mode)
-{
-	if (statement_holds != nullptr)
-		(void) statement_holds->Remove(key, mode);
+		return false;
+	message_end.func = OnMessageEnd;
+	message_end.arg = NULL;
+	MemoryContextRegisterResetCallback(MessageContext, &message_end);
+	watching_message = true;
+	return true;
 }
 
 void
 ForgetStatementHolds()
 {
-	if (statement_holds != nullptr)
-		statement_holds->Clear();
+	NameTable  *names = NamesIfMade();
+
+	if (names != nullptr)
+		names->EndStatement();
 }
 
 void

@@ -25,14 +25,32 @@
 
 namespace advlock_named {
 
-/* Room to record count more holds; before the locks, as recording after a grant must not fail. */
-void		ReserveStatementHolds(int count);
+/* Whether a callback watches for the end of the message in progress; only statement_holds.cpp sets it. */
+extern bool watching_message;
 
-/* A session hold taken by name, granted just now. */
-void		NoteStatementHold(int64 key, LockMode mode);
+/*
+ * Starts watching the message in progress; false when there are no client
+ * messages (a background worker), so nothing is the statement's.
+ */
+bool		WatchMessage();
 
-/* A session hold of (key, mode) released by name: the statement's own go first. */
-void		ForgetStatementHold(int64 key, LockMode mode);
+/*
+ * A session hold taken by name, granted just now; never fails.  Inline,
+ * with the counts on the name's own entry: every session lock pays it.
+ */
+inline void
+NoteStatementHold(NameTable &names, NameEntry &entry, LockMode mode)
+{
+	if (likely(watching_message) || WatchMessage())
+		names.NoteStatementHold(entry, mode);
+}
+
+/* A session hold of (entry, mode) released by name: the statement's own go first. */
+inline void
+ForgetStatementHold(NameTable &names, NameEntry &entry, LockMode mode)
+{
+	(void) names.ForgetStatementHold(entry, mode);
+}
 
 /* Every session hold taken by name released at once. */
 void		ForgetStatementHolds();
