@@ -50,7 +50,7 @@ $primary->poll_query_until('postgres',
   or die 'bob never waited';
 my $waits = "SELECT coalesce(name, '<hidden>') FROM named_lock_waits WHERE key = named_lock_key('alice-secret')";
 is(as_role('bob', $waits), 'alice-secret', 'bob sees the name of his own wait');
-is(as_role('alice', $waits), '<hidden>', "alice does not see the name in bob's wait");
+is(as_role('alice', $waits), 'alice-secret', "alice sees in bob's wait the name she published herself");
 is(as_role('carol', $waits), 'alice-secret', 'pg_read_all_stats sees it');
 $alice->query_safe('SELECT named_unlock_all()');
 $primary->poll_query_until('postgres',
