@@ -1,7 +1,7 @@
 # The shared name directory with real logins of several roles: names are
 # shown as pg_stat_activity shows queries; a full directory evicts idle
-# names and keeps the ones in use; and on a hot standby the directory is the
-# standby's own.
+# names and keeps the ones in use, and one role's churn leaves the others'
+# names alone; and on a hot standby the directory is the standby's own.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -95,6 +95,21 @@ $primary->safe_psql('postgres',
 	END LOOP; END $$;});
 is( $primary->safe_psql('postgres', "SELECT count(*) FROM named_lock_stats WHERE name LIKE 'fresh-%'"),
 	'40', 'names not yet flushed are not evicted before older names used alike');
+
+# one role churning new names, once it has its share of a part, evicts only
+# its own: alice's names, as little used as bob's and older, stay
+$alice->query_safe(
+	q{DO $$ BEGIN FOR i IN 1..8 LOOP
+		PERFORM named_lock_exclusive('alice-keep-' || i);
+		PERFORM named_unlock_exclusive('alice-keep-' || i);
+	END LOOP; END $$;});
+$bob->query_safe(
+	q{DO $$ BEGIN FOR i IN 1..2000 LOOP
+		PERFORM named_lock_exclusive('bob-churn-' || i);
+		PERFORM named_unlock_exclusive('bob-churn-' || i);
+	END LOOP; END $$;});
+is($primary->safe_psql('postgres', "SELECT count(*) FROM named_lock_stats WHERE name LIKE 'alice-keep-%'"),
+	'8', "one role's churn leaves another role's names alone");
 
 $alice->quit;
 $bob->quit;
