@@ -98,16 +98,15 @@ is( $primary->safe_psql('postgres', "SELECT count(*) FROM named_lock_stats WHERE
 
 # one role churning new names, once it has its share of a part, evicts only
 # its own: alice's names, as little used as bob's and older, stay
-$alice->query_safe(
-	q{DO $$ BEGIN FOR i IN 1..8 LOOP
-		PERFORM named_lock_exclusive('alice-keep-' || i);
-		PERFORM named_unlock_exclusive('alice-keep-' || i);
-	END LOOP; END $$;});
-$bob->query_safe(
-	q{DO $$ BEGIN FOR i IN 1..2000 LOOP
-		PERFORM named_lock_exclusive('bob-churn-' || i);
-		PERFORM named_unlock_exclusive('bob-churn-' || i);
-	END LOOP; END $$;});
+sub lock_each_once
+{
+	my ($prefix, $count) = @_;
+	return "DO \$\$ BEGIN FOR i IN 1..$count LOOP
+		PERFORM named_lock_exclusive('$prefix' || i), named_unlock_exclusive('$prefix' || i);
+	END LOOP; END \$\$";
+}
+$alice->query_safe(lock_each_once('alice-keep-', 8));
+$bob->query_safe(lock_each_once('bob-churn-', 2000));
 is($primary->safe_psql('postgres', "SELECT count(*) FROM named_lock_stats WHERE name LIKE 'alice-keep-%'"),
 	'8', "one role's churn leaves another role's names alone");
 

@@ -443,33 +443,29 @@ EntriesOfRole(const DirectoryTable &table, std::uint32_t role)
 }
 
 /*
- * A role that churns names through a full table, once it has its fair
- * share (half of the table, with two roles), evicts only its own: the
- * other role's older, as little used names stay.
+ * Role 1 churns names through a full table where role 2 has older, as
+ * little used names.  With its fair share (half of the table, with two
+ * roles), role 1 evicts only its own; below it, it takes room from role 2,
+ * oldest first, down to that share.
  */
 TEST(DirectoryTable, ARoleWithItsShareEvictsItsOwn)
 {
-	TestTable	t(100);
-	DirectoryTable  &table = *t.table;
+	struct Case
+	{
+		int			role2_names;
+		int			role2_left;
+	};
 
-	ChurnAsRole1(table, 30, 5000);
-	EXPECT_EQ(EntriesOfRole(table, 2), 30);
-	for (int i = 0; i < 30; i++)
-		EXPECT_NE(table.Find(NameId{1, 2, -1 - i}), nullptr) << i;
-}
+	for (const Case &c : {Case{30, 30}, Case{70, 50}})
+	{
+		TestTable	t(100);
 
-/* Below its share, a role takes room from the others: the oldest least used, as always. */
-TEST(DirectoryTable, ARoleBelowItsShareEvictsOthers)
-{
-	TestTable	t(100);
-	DirectoryTable  &table = *t.table;
-
-	/* role 2 has 70 of 100: role 1's churn takes its entries down to the fair share */
-	ChurnAsRole1(table, 70, 5000);
-	EXPECT_EQ(EntriesOfRole(table, 2), 50);
-	/* the oldest went first */
-	for (int i = 0; i < 70; i++)
-		EXPECT_EQ(table.Find(NameId{1, 2, -1 - i}) == nullptr, i < 20) << i;
+		ChurnAsRole1(*t.table, c.role2_names, 5000);
+		EXPECT_EQ(EntriesOfRole(*t.table, 2), c.role2_left);
+		for (int i = 0; i < c.role2_names; i++)
+			EXPECT_EQ(t.table->Find(NameId{1, 2, -1 - i}) == nullptr, i < c.role2_names - c.role2_left)
+				<< c.role2_names << ", " << i;
+	}
 }
 
 /* Says role 1's keys (0 and up) are in use. */

@@ -451,7 +451,11 @@ DirectoryTable::PickIdle(std::uint32_t count, std::uint32_t target, InUseFunctio
 	return victims;
 }
 
-/* The full insertion order of the entry at place, from the low 32 bits its age keeps. */
+/*
+ * The full insertion order of the entry at place, from the low 32 bits its
+ * age keeps: exact for any entry fewer than 2^32 insertions old, and an
+ * older one only ranks as younger among entries used alike.
+ */
 std::uint64_t
 DirectoryTable::SequenceAt(std::uint32_t place) noexcept
 {
