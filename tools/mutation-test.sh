@@ -166,6 +166,7 @@ for major in $MAJORS; do
 	say "$version"
 	prepare_tree "$WORKDIR/tree"
 	build_and_install_tree "$WORKDIR/tree" || die "the unmutated tree does not build on $version"
+	rm -rf "$WORKDIR/data"	# the previous major's
 	cluster_start
 	if ! suites_pass "$WORKDIR/tree"; then
 		KEEP_WORKDIR=1
