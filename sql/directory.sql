@@ -20,12 +20,18 @@ SELECT * FROM named_lock_activity;
 SELECT * FROM named_lock_stats;
 SELECT * FROM named_lock_stats_info;
 SELECT named_lock_stats_reset();
+\set VERBOSITY sqlstate
+SELECT * FROM named_lock_stats_info;
 \quit
 \endif
 
 SELECT named_lock_stats_reset();
 SELECT resets > 0 AS was_reset, stats_reset <= now() AS reset_time, max_names
 FROM named_lock_stats_info;
+-- a reset goes to each of the directory's parts, and counts once
+SELECT resets AS resets_before FROM named_lock_stats_info \gset
+SELECT named_lock_stats_reset();
+SELECT resets - :resets_before AS resets_added FROM named_lock_stats_info;
 
 -- taking a lock publishes its name; the activity view shows it by name
 SELECT named_lock_exclusive('dir-import');
@@ -126,6 +132,9 @@ SELECT name, acquisitions FROM named_lock_stats
 WHERE database = current_database() AND name IN ('dir-import', 'dir-untracked') ORDER BY name;
 SET ROLE regress_anl_bob;
 SET advlock_named.track_names = off;
+\set VERBOSITY sqlstate
+SET advlock_named.track_names = off;
+\set VERBOSITY default
 RESET ROLE;
 GRANT SET ON PARAMETER advlock_named.track_names TO regress_anl_bob;
 SET ROLE regress_anl_bob;
@@ -170,3 +179,11 @@ SELECT acquisitions FROM named_lock_stats WHERE name = 'dir-churn-' || :gone;
 SELECT name = 'dir-churn-' || :gone AS named, mode FROM named_lock_activity
 WHERE pid = pg_backend_pid() AND key = named_lock_key('dir-churn-' || :gone);
 SELECT named_unlock_all();
+
+-- Each name new to the directory is one more name or, once it is full, one
+-- more eviction: names + evictions grows by exactly the names published.
+SELECT names + evictions AS counted_before, pg_backend_pid() AS pid FROM named_lock_stats_info \gset
+SELECT count(CASE WHEN named_try_lock_exclusive('dir-count-' || :pid || '-' || g)
+			 THEN named_unlock_exclusive('dir-count-' || :pid || '-' || g) END) = :max_names + 100 AS published
+FROM generate_series(1, :max_names + 100) g;
+SELECT names + evictions - :counted_before = :max_names + 100 AS each_one_counted FROM named_lock_stats_info;

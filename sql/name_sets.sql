@@ -39,6 +39,12 @@ BEGIN;
 SELECT named_xact_lock_exclusive('m');
 PREPARE TRANSACTION 'advlock_named_sets';
 SELECT named_try_lock_exclusive(ARRAY['k', 'l', 'm', 'n']) AS try_session;
+-- what the set gave back it no longer counts as taken by name: an integer
+-- lock on one of those keys, right after, is not named_unlock_all()'s
+SELECT pg_advisory_lock(named_lock_key('k'));
+SELECT named_unlock_all() AS released_by_name;
+SELECT count(*) AS integer_lock_stays FROM my_advisory_locks;
+SELECT pg_advisory_unlock_all();
 BEGIN;
 SELECT named_try_xact_lock_shared(ARRAY['k', 'l', 'm', 'n']) AS try_xact;
 SELECT named_xact_lock_shared(ARRAY['k', 'l', 'm', 'n'], '50ms') AS timed_xact;

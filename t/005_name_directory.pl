@@ -1,7 +1,7 @@
 # The shared name directory with real logins of several roles: names are
 # shown as pg_stat_activity shows queries; a full directory evicts idle
-# names and keeps the ones in use; and on a hot standby the directory is the
-# standby's own.
+# names and keeps the ones in use, and one role's churn leaves the others'
+# names alone; and on a hot standby the directory is the standby's own.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -50,7 +50,7 @@ $primary->poll_query_until('postgres',
   or die 'bob never waited';
 my $waits = "SELECT coalesce(name, '<hidden>') FROM named_lock_waits WHERE key = named_lock_key('alice-secret')";
 is(as_role('bob', $waits), 'alice-secret', 'bob sees the name of his own wait');
-is(as_role('alice', $waits), '<hidden>', "alice does not see the name in bob's wait");
+is(as_role('alice', $waits), 'alice-secret', "alice sees in bob's wait the name she published herself");
 is(as_role('carol', $waits), 'alice-secret', 'pg_read_all_stats sees it');
 $alice->query_safe('SELECT named_unlock_all()');
 $primary->poll_query_until('postgres',
@@ -95,6 +95,20 @@ $primary->safe_psql('postgres',
 	END LOOP; END $$;});
 is( $primary->safe_psql('postgres', "SELECT count(*) FROM named_lock_stats WHERE name LIKE 'fresh-%'"),
 	'40', 'names not yet flushed are not evicted before older names used alike');
+
+# one role churning new names, once it has its share of a part, evicts only
+# its own: alice's names, as little used as bob's and older, stay
+sub lock_each_once
+{
+	my ($prefix, $count) = @_;
+	return "DO \$\$ BEGIN FOR i IN 1..$count LOOP
+		PERFORM named_lock_exclusive('$prefix' || i), named_unlock_exclusive('$prefix' || i);
+	END LOOP; END \$\$";
+}
+$alice->query_safe(lock_each_once('alice-keep-', 8));
+$bob->query_safe(lock_each_once('bob-churn-', 2000));
+is($primary->safe_psql('postgres', "SELECT count(*) FROM named_lock_stats WHERE name LIKE 'alice-keep-%'"),
+	'8', "one role's churn leaves another role's names alone");
 
 $alice->quit;
 $bob->quit;

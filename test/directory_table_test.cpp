@@ -1,7 +1,8 @@
 /*
  * Unit tests of the shared name directory's table (src/directory_table.*), on
  * ordinary memory: lookups by role and by key, collisions, counting,
- * resets, eviction order, and deletion checked against a reference model.
+ * resets, eviction order, decay and each role's share, and deletion
+ * checked against a reference model.
  */
 #include <gtest/gtest.h>
 
@@ -73,11 +74,16 @@ TEST(DirectoryTable, PublishAndFind)
 	ASSERT_NE(b, nullptr);
 	EXPECT_NE(a, b);
 
-	/* by key alone, any role's entry does */
-	const DirectoryTable::Entry *any = table.FindAnyRole(1, 42);
-	ASSERT_NE(any, nullptr);
-	EXPECT_EQ(any->Name(), "import");
-	EXPECT_EQ(table.FindAnyRole(2, 42), nullptr);
+	/* by key alone, every role's entry, a few at a time */
+	const DirectoryTable::Entry *found[2] = {};
+	ASSERT_EQ(table.FindAllRoles(1, 42, 0, found, 2), 2u);
+	EXPECT_EQ(std::set<const DirectoryTable::Entry *>(found, found + 2),
+			  (std::set<const DirectoryTable::Entry *>{a, b}));
+	ASSERT_EQ(table.FindAllRoles(1, 42, 1, found, 2), 1u);
+	EXPECT_EQ(found[0]->Name(), "import");
+	EXPECT_EQ(table.FindAllRoles(1, 42, 0, found, 1), 1u);
+	EXPECT_EQ(table.FindAllRoles(1, 42, 2, found, 2), 0u);
+	EXPECT_EQ(table.FindAllRoles(2, 42, 0, found, 2), 0u);
 	EXPECT_EQ(table.GetInfo().entries, 2u);
 }
 
@@ -152,7 +158,9 @@ TEST(DirectoryTable, CountsAddAndReset)
 
 	t.table->ResetCounts(12345);
 	EXPECT_TRUE(e->Counts().Empty());
+	EXPECT_EQ(e->Counts().waited, 0u);
 	EXPECT_EQ(e->Counts().max_wait_us, 0);
+	EXPECT_EQ(e->Counts().last_acquired, 0);
 	EXPECT_EQ(e->Name(), "n");	/* the name stays */
 	EXPECT_EQ(t.table->GetInfo().resets, 1u);
 	EXPECT_EQ(t.table->GetInfo().last_reset, 12345);
@@ -168,10 +176,25 @@ TEST(DirectoryTable, FullTableRefusesUntilEviction)
 	EXPECT_EQ(table.Publish(NameId{1, 1, 99}, 0, "n", false), nullptr);
 
 	/* 5% of 20 is one entry */
-	EXPECT_EQ(table.Evict(NothingInUse, nullptr), 1u);
+	EXPECT_EQ(table.Evict(1, NothingInUse, nullptr), 1u);
 	EXPECT_EQ(table.GetInfo().entries, 19u);
 	EXPECT_EQ(table.GetInfo().evictions, 1u);
 	EXPECT_NE(table.Publish(NameId{1, 1, 99}, 0, "n", false), nullptr);
+}
+
+TEST(DirectoryTable, EvictionsCountEveryEntryEvicted)
+{
+	TestTable	t(100);
+	DirectoryTable  &table = *t.table;
+	std::uint64_t evicted = 0;
+
+	for (int i = 0; i < 100; i++)
+		ASSERT_NE(table.Publish(NameId{1, 1, i}, 0, "n", false), nullptr);
+	for (int round = 0; round < 3; round++)
+		evicted += table.Evict(1, NothingInUse, nullptr);
+	EXPECT_EQ(evicted, 15u);	/* 5% of 100, three times */
+	EXPECT_EQ(table.GetInfo().evictions, evicted);
+	EXPECT_EQ(table.GetInfo().entries, 85u);
 }
 
 /* keys 0..9 are in use in the test below */
@@ -196,7 +219,7 @@ TEST(DirectoryTable, EvictsIdleLeastUsedFirst)
 	for (int i = 0; i < 100; i++)
 		table.Add(*table.Publish(NameId{1, 1, i}, 0, "n", false), Acquired(i < 10 ? i : 10 * i));
 
-	EXPECT_EQ(table.Evict(LowKeysInUse, nullptr), 5u);
+	EXPECT_EQ(table.Evict(1, LowKeysInUse, nullptr), 5u);
 	for (int i = 0; i < 10; i++)
 		EXPECT_NE(table.Find(NameId{1, 1, i}), nullptr) << i;
 	/* 10..14 were the least used idle entries */
@@ -206,7 +229,7 @@ TEST(DirectoryTable, EvictsIdleLeastUsedFirst)
 		EXPECT_NE(table.Find(NameId{1, 1, i}), nullptr) << i;
 
 	/* when everything is in use, the least used go all the same */
-	EXPECT_EQ(table.Evict(EverythingInUse, nullptr), 5u);
+	EXPECT_EQ(table.Evict(1, EverythingInUse, nullptr), 5u);
 	for (int i = 0; i < 5; i++)
 		EXPECT_EQ(table.Find(NameId{1, 1, i}), nullptr) << i;
 }
@@ -220,7 +243,7 @@ TEST(DirectoryTable, UseNotYetCountedRanksWithUseCounted)
 	table.Add(*table.Publish(NameId{1, 1, 1}, 0, "counted", false), Acquired(1));
 	for (int i = 2; i <= 20; i++)
 		(void) table.Publish(NameId{1, 1, i}, 0, "not yet", false);
-	EXPECT_EQ(table.Evict(NothingInUse, nullptr), 1u);
+	EXPECT_EQ(table.Evict(1, NothingInUse, nullptr), 1u);
 	EXPECT_EQ(table.Find(NameId{1, 1, 1}), nullptr);
 }
 
@@ -235,7 +258,7 @@ TEST(DirectoryTable, CountsAfterTheFirstAddUp)
 	table.Add(*twice, Acquired(1));
 	for (int i = 2; i <= 20; i++)
 		table.Add(*table.Publish(NameId{1, 1, i}, 0, "once", false), Acquired(1));
-	EXPECT_EQ(table.Evict(NothingInUse, nullptr), 1u);
+	EXPECT_EQ(table.Evict(1, NothingInUse, nullptr), 1u);
 	EXPECT_NE(table.Find(NameId{1, 1, 1}), nullptr);
 	EXPECT_EQ(table.Find(NameId{1, 1, 2}), nullptr);
 }
@@ -254,7 +277,7 @@ TEST(DirectoryTable, NeverEvictsInUseWhileAnIdleEntryIsLeft)
 
 	for (int i = 0; i < 100; i++)
 		table.Add(*table.Publish(NameId{1, 1, i}, 0, "n", false), Acquired(1000));
-	EXPECT_EQ(table.Evict(AllButKey3InUse, nullptr), 1u);
+	EXPECT_EQ(table.Evict(1, AllButKey3InUse, nullptr), 1u);
 	EXPECT_EQ(table.Find(NameId{1, 1, 3}), nullptr);
 	EXPECT_EQ(table.GetInfo().entries, 99u);
 }
@@ -274,7 +297,7 @@ TEST(DirectoryTable, EqualUsageGoesOldestFirst)
 	/* inserted 99 down to 0, all used alike */
 	for (int i = 99; i >= 0; i--)
 		table.Publish(NameId{1, 1, SpreadKey(i)}, 0, "n", false);
-	EXPECT_EQ(table.Evict(NothingInUse, nullptr), 5u);
+	EXPECT_EQ(table.Evict(1, NothingInUse, nullptr), 5u);
 	for (int i = 0; i < 100; i++)
 		EXPECT_EQ(table.Find(NameId{1, 1, SpreadKey(i)}) == nullptr, i >= 95) << i;
 }
@@ -296,7 +319,7 @@ TEST(DirectoryTable, AsksOnlyAsFarAsItEvicts)
 	/* the least used are keys 0, 1, 2, ...; 0..2 are in use */
 	for (int i = 0; i < 100; i++)
 		table.Add(*table.Publish(NameId{1, 1, i}, 0, "n", false), Acquired(i));
-	EXPECT_EQ(table.Evict(CountingInUse, &asked), 5u);
+	EXPECT_EQ(table.Evict(1, CountingInUse, &asked), 5u);
 	EXPECT_EQ(asked, 8);
 	for (int i = 0; i < 100; i++)
 		EXPECT_EQ(table.Find(NameId{1, 1, i}) == nullptr, i >= 3 && i < 8) << i;
@@ -310,11 +333,11 @@ KeysInSetInUse(std::uint32_t, std::int64_t key, void *arg)
 }
 
 /*
- * Eviction against a reference: every entry in the order (usage as
- * decayed, age), the idle ones taken until there are 5 % of the capacity;
- * the least used all the same when none is idle.  Usages tie often, half
- * of them decay (by one, so that no two of them come to tie), and anything
- * from none to all of the entries is in use.
+ * Eviction against a reference: every entry in the order (usage, age),
+ * which the decay of every usage by 1% keeps, the idle ones taken until
+ * there are 5 % of the capacity; the least used all the same when none is
+ * idle.  Usages tie often, and anything from none to all of the entries is
+ * in use.
  */
 TEST(DirectoryTable, EvictsWhatAFullSortWould)
 {
@@ -341,7 +364,7 @@ TEST(DirectoryTable, EvictsWhatAFullSortWould)
 			std::uint64_t usage = random() % 2 ? 1 + random() % 3 : 100 + random() % 20;
 
 			table.Add(*table.Publish(NameId{1, 1, key}, 0, "n", false), Acquired(usage));
-			reference.emplace_back(usage >= 100 ? usage - 1 : usage, age, key);
+			reference.emplace_back(usage, age, key);
 			if (random() % 100 < in_use_percent)
 				in_use.insert(key);
 		}
@@ -353,11 +376,116 @@ TEST(DirectoryTable, EvictsWhatAFullSortWould)
 			for (int i = 0; i < kCapacity / 20; i++)
 				expected.insert(std::get<2>(reference[i]));
 
-		ASSERT_EQ(table.Evict(KeysInSetInUse, &in_use), expected.size()) << "round " << round;
+		ASSERT_EQ(table.Evict(1, KeysInSetInUse, &in_use), expected.size()) << "round " << round;
 		for (const auto &[usage, age, key] : reference)
 			ASSERT_EQ(table.Find(NameId{1, 1, key}) == nullptr, expected.count(key) > 0)
 				<< "round " << round << ", age " << age;
 	}
+}
+
+/*
+ * Usage decays by 1% at every round, however small: a name used twice
+ * long ago goes once a name used once recently outranks it.  The churn
+ * below evicts one entry a round and adds one, so the least used of the
+ * young names is about 19 rounds old (0.99^19 = 0.83 of a use) and the
+ * old name's two uses fall below that after about 88 rounds.
+ */
+TEST(DirectoryTable, SmallUsagesDecayToo)
+{
+	TestTable	t(20);
+	DirectoryTable  &table = *t.table;
+	NameId		old_name{1, 1, -1};
+
+	table.Add(*table.Publish(old_name, 0, "used twice", false), Acquired(2));
+	for (int i = 0; i < 19; i++)
+		table.Add(*table.Publish(NameId{1, 1, i}, 0, "once", false), Acquired(1));
+	for (int round = 0; round < 100; round++)
+	{
+		ASSERT_EQ(table.Evict(1, NothingInUse, nullptr), 1u);
+		table.Add(*table.Publish(NameId{1, 1, 100 + round}, 0, "once", false), Acquired(1));
+		if (round == 80)
+		{
+			EXPECT_NE(table.Find(old_name), nullptr) << "it decayed faster than 1% a round";
+		}
+	}
+	EXPECT_EQ(table.Find(old_name), nullptr) << "it decayed slower than 1% a round";
+}
+
+/* Fills a table of role 2's names used once, older than role 1's, then role 1 churns. */
+void
+ChurnAsRole1(DirectoryTable &table, int role2_names, int churned)
+{
+	std::uint32_t capacity = table.GetInfo().capacity;
+
+	for (int i = 0; i < role2_names; i++)
+		table.Add(*table.Publish(NameId{1, 2, -1 - i}, 0, "role 2", false), Acquired(1));
+	for (int i = 0; i < churned; i++)
+	{
+		NameId		id{1, 1, i};
+
+		if (table.GetInfo().entries == capacity)
+		{
+			ASSERT_GT(table.Evict(1, NothingInUse, nullptr), 0u);
+		}
+		table.Add(*table.Publish(id, 0, "role 1", false), Acquired(1));
+	}
+}
+
+int
+EntriesOfRole(const DirectoryTable &table, std::uint32_t role)
+{
+	int			n = 0;
+
+	for (std::uint32_t place = 0; place < table.PlaceCount(); place++)
+		if (const DirectoryTable::Entry *entry = table.At(place))
+			n += entry->Id().role == role;
+	return n;
+}
+
+/*
+ * Role 1 churns names through a full table where role 2 has older, as
+ * little used names.  With its fair share (half of the table, with two
+ * roles), role 1 evicts only its own; below it, it takes room from role 2,
+ * oldest first, down to that share.
+ */
+TEST(DirectoryTable, ARoleWithItsShareEvictsItsOwn)
+{
+	struct Case
+	{
+		int			role2_names;
+		int			role2_left;
+	};
+
+	for (const Case &c : {Case{30, 30}, Case{70, 50}})
+	{
+		TestTable	t(100);
+
+		ChurnAsRole1(*t.table, c.role2_names, 5000);
+		EXPECT_EQ(EntriesOfRole(*t.table, 2), c.role2_left);
+		for (int i = 0; i < c.role2_names; i++)
+			EXPECT_EQ(t.table->Find(NameId{1, 2, -1 - i}) == nullptr, i < c.role2_names - c.role2_left)
+				<< c.role2_names << ", " << i;
+	}
+}
+
+/* Says role 1's keys (0 and up) are in use. */
+bool
+NonNegativeKeysInUse(std::uint32_t, std::int64_t key, void *)
+{
+	return key >= 0;
+}
+
+/* A role with its share whose every name is in use evicts the others' idle ones, not its own. */
+TEST(DirectoryTable, ARoleWhoseNamesAreAllInUseEvictsOthers)
+{
+	TestTable	t(100);
+	DirectoryTable  &table = *t.table;
+
+	ChurnAsRole1(table, 40, 60);
+	ASSERT_EQ(table.GetInfo().entries, 100u);
+	EXPECT_EQ(table.Evict(1, NonNegativeKeysInUse, nullptr), 5u);
+	EXPECT_EQ(EntriesOfRole(table, 1), 60);
+	EXPECT_EQ(EntriesOfRole(table, 2), 35);
 }
 
 /*
@@ -378,7 +506,7 @@ TEST(DirectoryTable, ChurnKeepsIndexAndFreeListWhole)
 
 		if (table.Publish(id, 0, "n", false) == nullptr)
 		{
-			table.Evict(NothingInUse, nullptr);
+			table.Evict(1, NothingInUse, nullptr);
 			ASSERT_NE(table.Publish(id, 0, "n", false), nullptr);
 		}
 	}
@@ -421,7 +549,7 @@ TEST(DirectoryTable, MatchesAReferenceModel)
 			if (e == nullptr)
 			{
 				ASSERT_EQ(model.size(), 64u);
-				table.Evict(NothingInUse, nullptr);
+				table.Evict(1, NothingInUse, nullptr);
 				model.clear();
 				for (std::uint32_t s = 0; s < table.PlaceCount(); s++)
 					if (const DirectoryTable::Entry *left = table.At(s))
@@ -440,8 +568,12 @@ TEST(DirectoryTable, MatchesAReferenceModel)
 	/* every entry is still reachable by its key */
 	for (const auto &[database, role, key] : model)
 	{
+		const DirectoryTable::Entry *found[3];
+		std::uint32_t count = table.FindAllRoles(database, key, 0, found, 3);
+
 		ASSERT_NE(table.Find(NameId{database, role, key}), nullptr);
-		ASSERT_NE(table.FindAnyRole(database, key), nullptr);
+		ASSERT_EQ(std::count_if(found, found + count,
+								[&](const DirectoryTable::Entry *e) { return e->Id().role == role; }), 1);
 	}
 }
 

@@ -190,6 +190,13 @@ pg_major() {
 	"$PG_CONFIG" --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/'
 }
 
+# The make argument that leaves out the specs needing the name directory
+# where a server without the library preloaded has none (15); nothing on 17
+# and later, which make the directory in a DSM segment.
+isolation_without_preloading() {
+	[ "$(pg_major)" -ge 17 ] || echo "ISOLATION=\$(ISOLATION_BASE)"
+}
+
 cluster_stop() {
 	if [ "${CLUSTER_RUNNING:-0}" = 1 ]; then
 		as_cluster_user "$("$PG_CONFIG" --bindir)/pg_ctl" -D "$WORKDIR/data" -m fast -w stop >/dev/null 2>&1 || true

@@ -92,11 +92,7 @@ count_regress() {
 # The name directory needs shared_preload_libraries on 15 and nothing on 17
 # and later, so without preloading 15 runs the specs that need it only in
 # the preloaded pass (sql/directory.sql checks the error instead).
-if [ "$(pg_major)" -ge 17 ]; then
-	isolation_unloaded=()
-else
-	isolation_unloaded=(ISOLATION='$(ISOLATION_BASE)')
-fi
+isolation_unloaded=($(isolation_without_preloading))
 
 run_suite regress ISOLATION= TAP_TESTS=
 count_regress regress

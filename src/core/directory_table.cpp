@@ -29,11 +29,31 @@ namespace {
 
 constexpr std::uint32_t kEvictPercent = 5;
 
+/*
+ * Usage is kept in fixed point, kUsageUnit to an event, so that the 1%
+ * decay of each eviction round reaches every entry, one used once or twice
+ * too (pg_stat_statements keeps a double).
+ */
+constexpr std::uint64_t kUsageUnit = 1 << 16;
+
+/* Not a role: GatherLeastUsed and ChooseVictims take the entries of every role. */
+constexpr std::uint32_t kAnyRole = 0;
+
 /* Usage a count of events adds; decayed by 1% at each eviction round. */
 std::uint64_t
 UsageOf(const NameCounts &counts)
 {
-	return counts.acquisitions + counts.timeouts + counts.failed_tries + counts.deadlocks;
+	return (counts.acquisitions + counts.timeouts + counts.failed_tries + counts.deadlocks) * kUsageUnit;
+}
+
+/*
+ * usage less 1%, and less one unit at least, so that no usage stops
+ * decaying; never 0, which marks a free place.
+ */
+std::uint64_t
+Decayed(std::uint64_t usage)
+{
+	return usage > 1 ? usage - std::max<std::uint64_t>(usage / 100, 1) : usage;
 }
 
 void
@@ -73,6 +93,15 @@ struct DirectoryTable::Candidate
 	{
 		return usage != other.usage ? usage < other.usage : sequence < other.sequence;
 	}
+};
+
+/* What a scan of the ages found. */
+struct DirectoryTable::Scan
+{
+	std::uint32_t count;		/* entries it considered */
+	std::uint32_t kept;			/* the least used of those, in the candidates' heap */
+	std::uint32_t own;			/* entries of the role it was given, of every entry */
+	bool		mixed;			/* whether another role has entries too */
 };
 
 bool
@@ -133,7 +162,7 @@ DirectoryTable::Add(Entry &entry, const NameCounts &counts) noexcept
 	 * used as often whose counts are in.
 	 */
 	if (usage > 0 && !entry.counted_.exchange(true, relaxed))
-		usage--;
+		usage -= kUsageUnit;
 	if (usage > 0)
 		Ages()[&entry - Entries()].usage.fetch_add(usage, relaxed);
 	if (counts.acquisitions != 0)
@@ -199,6 +228,7 @@ DirectoryTable::Create(void *memory, std::uint32_t capacity) noexcept
 		new (&ages[i]) Age();
 		ages[i].usage.store(0);
 		ages[i].sequence = 0;
+		ages[i].role = kAnyRole;
 	}
 	slots = table->Slots();
 	for (std::uint32_t i = 0; i < table->slot_count_; i++)
@@ -275,15 +305,23 @@ DirectoryTable::Find(const NameId &id) noexcept
 	return nullptr;
 }
 
-const DirectoryTable::Entry *
-DirectoryTable::FindAnyRole(std::uint32_t database, std::int64_t key) const noexcept
+std::uint32_t
+DirectoryTable::FindAllRoles(std::uint32_t database, std::int64_t key, std::uint32_t skip,
+							 const Entry **found, std::uint32_t max) const noexcept
 {
 	const Slot *slots = Slots();
+	std::uint32_t n = 0;
 
-	for (std::uint32_t i = Home(database, key); slots[i].entry != 0; i = Next(i))
-		if (slots[i].key == key && slots[i].database == database)
-			return &Entries()[slots[i].entry - 1];
-	return nullptr;
+	for (std::uint32_t i = Home(database, key); slots[i].entry != 0 && n < max; i = Next(i))
+	{
+		if (slots[i].key != key || slots[i].database != database)
+			continue;
+		if (skip > 0)
+			skip--;
+		else
+			found[n++] = &Entries()[slots[i].entry - 1];
+	}
+	return n;
 }
 
 DirectoryTable::Entry *
@@ -338,8 +376,9 @@ DirectoryTable::Fill(std::uint32_t slot, const NameId &id, std::uint64_t fingerp
 	entry->name_length_ = static_cast<std::uint8_t>(name.size());
 	entry->counted_.store(false, std::memory_order_relaxed);
 	std::memcpy(entry->name_, name.data(), name.size());
-	Ages()[place].usage.store(1, std::memory_order_relaxed);
-	Ages()[place].sequence = next_sequence_++;
+	Ages()[place].usage.store(kUsageUnit, std::memory_order_relaxed);
+	Ages()[place].sequence = static_cast<std::uint32_t>(next_sequence_++);
+	Ages()[place].role = id.role;
 	entry->acquisitions_.store(0, std::memory_order_relaxed);
 	entry->waited_.store(0, std::memory_order_relaxed);
 	entry->timeouts_.store(0, std::memory_order_relaxed);
@@ -434,68 +473,161 @@ DirectoryTable::PickIdle(std::uint32_t count, std::uint32_t target, InUseFunctio
 }
 
 /*
- * Ties in usage are common (every name used once has the same), so they go
- * oldest first, which keeps the newest names longest.
- *
- * The scan keeps only the least 2 * target entries, in a heap small enough
- * to stay in the CPU's cache, rather than writing out every entry: names
- * that churn through a full directory evict every 5 % of its size, so this
- * runs often.  Only when more of those are in use than the heap holds does
- * it order every entry.
+ * The full insertion order of the entry at place, from the low 32 bits its
+ * age keeps: exact for any entry fewer than 2^32 insertions old, and an
+ * older one only ranks as younger among entries used alike.
  */
-std::uint32_t
-DirectoryTable::Evict(InUseFunction in_use, void *arg) noexcept
+std::uint64_t
+DirectoryTable::SequenceAt(std::uint32_t place) noexcept
+{
+	std::uint32_t age = static_cast<std::uint32_t>(next_sequence_) - Ages()[place].sequence;
+
+	return next_sequence_ - age;
+}
+
+/*
+ * Keeps the least used entries, at most room of them, in a heap at the
+ * front of the candidates: the entries of only_role, or of every role for
+ * kAnyRole.  With decay, first decays every usage by 1% (the scan of a
+ * round that reads every entry anyway); the decay writes only what it
+ * changes.  Counts the entries of role as it goes.
+ *
+ * Ties in usage are common (every name used once has the same), so they go
+ * oldest first, which keeps the newest names longest.  The heap is small
+ * enough to stay in the CPU's cache, rather than every entry written out:
+ * names that churn through a full directory evict every 5 % of its size,
+ * so this runs often.
+ */
+DirectoryTable::Scan
+DirectoryTable::GatherLeastUsed(std::uint32_t only_role, std::uint32_t role, bool decay,
+								std::uint32_t room) noexcept
 {
 	Age		   *ages = Ages();
 	Candidate  *candidates = Candidates();
-	std::uint32_t count = 0;
-	std::uint32_t target = std::max<std::uint32_t>(1, capacity_ * kEvictPercent / 100);
-	std::uint32_t room = std::min(capacity_, 2 * target);
-	std::uint32_t kept = 0;
-	std::uint32_t victims;
+	Scan		scan{0, 0, 0, false};
 
-	/* a free entry's usage is 0; the decay writes only what it changes */
 	for (std::uint32_t i = 0; i < capacity_; i++)
 	{
 		std::uint64_t usage = ages[i].usage.load(std::memory_order_relaxed);
-		Candidate	candidate{usage, ages[i].sequence, i};
 
 		if (usage == 0)
 			continue;
-		if (usage >= 100)
-			ages[i].usage.store(usage - usage / 100, std::memory_order_relaxed);
-		count++;
-		if (kept < room)
+		if (decay && Decayed(usage) != usage)
 		{
-			candidates[kept++] = candidate;
-			std::push_heap(candidates, candidates + kept);
+			usage = Decayed(usage);
+			ages[i].usage.store(usage, std::memory_order_relaxed);
+		}
+		if (ages[i].role == role)
+			scan.own++;
+		else
+			scan.mixed = true;
+		if (only_role != kAnyRole && ages[i].role != only_role)
+			continue;
+
+		Candidate	candidate{usage, SequenceAt(i), i};
+
+		scan.count++;
+		if (scan.kept < room)
+		{
+			candidates[scan.kept++] = candidate;
+			std::push_heap(candidates, candidates + scan.kept);
 		}
 		else if (candidate < candidates[0])
 		{
-			std::pop_heap(candidates, candidates + kept);
-			candidates[kept - 1] = candidate;
-			std::push_heap(candidates, candidates + kept);
+			std::pop_heap(candidates, candidates + scan.kept);
+			candidates[scan.kept - 1] = candidate;
+			std::push_heap(candidates, candidates + scan.kept);
 		}
 	}
-	target = std::min(target, count);
-	victims = PickIdle(kept, target, in_use, arg);
+	return scan;
+}
 
-	if (victims < target && count > kept)
+/*
+ * Whether role has at least its fair share of the entries: as many as the
+ * entries divided by the roles that have some, role included.  Counts the
+ * roles in the candidates' room, so the heap there is gone.
+ */
+bool
+DirectoryTable::HasFairShare(std::uint32_t role, const Scan &scan) noexcept
+{
+	std::uint32_t *roles = reinterpret_cast<std::uint32_t *>(Candidates());
+	const Age  *ages = Ages();
+	std::uint32_t n = 0;
+
+	static_assert(sizeof(Candidate) >= 2 * sizeof(std::uint32_t), "a role for every entry fits the candidates' room");
+	roles[n++] = role;
+	for (std::uint32_t i = 0; i < capacity_; i++)
+		if (ages[i].usage.load(std::memory_order_relaxed) != 0)
+			roles[n++] = ages[i].role;
+	std::sort(roles, roles + n);
+	return std::uint64_t{scan.own} * static_cast<std::uint32_t>(std::unique(roles, roles + n) - roles) >=
+		scan.count;
+}
+
+/*
+ * Picks up to target idle victims among the entries scan found, into the
+ * front of the candidates, and returns how many.  When the heap held too
+ * few idle ones, it orders every entry (of only_role) and walks on.  With
+ * kAnyRole, when none is idle, the least used go all the same.
+ */
+std::uint32_t
+DirectoryTable::ChooseVictims(std::uint32_t only_role, const Scan &scan, std::uint32_t target,
+							  InUseFunction in_use, void *arg) noexcept
+{
+	const Age  *ages = Ages();
+	Candidate  *candidates = Candidates();
+	std::uint32_t victims;
+
+	target = std::min(target, scan.count);
+	victims = PickIdle(scan.kept, target, in_use, arg);
+	if (victims < target && scan.count > scan.kept)
 	{
-		/* too many in use: every entry, in order (usage as decayed above) */
-		count = 0;
+		/* too many in use: every entry, in order */
+		std::uint32_t count = 0;
+
 		for (std::uint32_t i = 0; i < capacity_; i++)
 		{
 			std::uint64_t usage = ages[i].usage.load(std::memory_order_relaxed);
 
-			if (usage != 0)
-				candidates[count++] = Candidate{usage, ages[i].sequence, i};
+			if (usage != 0 && (only_role == kAnyRole || ages[i].role == only_role))
+				candidates[count++] = Candidate{usage, SequenceAt(i), i};
 		}
 		victims = PickIdle(count, target, in_use, arg);
 	}
 	/* none idle: the walk sorted them all and moved none */
-	if (victims == 0)
+	if (victims == 0 && only_role == kAnyRole)
 		victims = target;
+	return victims;
+}
+
+/*
+ * The first scan, over every entry, is all a part of one role's names
+ * needs.  Where several roles have names, the publishing role's share is
+ * counted, and a role with its fair share gathers only its own.
+ */
+std::uint32_t
+DirectoryTable::Evict(std::uint32_t role, InUseFunction in_use, void *arg) noexcept
+{
+	Candidate  *candidates = Candidates();
+	std::uint32_t target = std::max<std::uint32_t>(1, capacity_ * kEvictPercent / 100);
+	std::uint32_t room = std::min(capacity_, 2 * target);
+	Scan		scan = GatherLeastUsed(kAnyRole, role, true, room);
+	std::uint32_t only_role = kAnyRole;
+	std::uint32_t victims;
+
+	if (scan.mixed && scan.own > 0)
+	{
+		if (HasFairShare(role, scan))
+			only_role = role;
+		scan = GatherLeastUsed(only_role, role, false, room);
+	}
+	victims = ChooseVictims(only_role, scan, target, in_use, arg);
+	if (victims == 0 && only_role != kAnyRole)
+	{
+		/* every name of its own in use: the others' idle ones go, as they would for any role */
+		scan = GatherLeastUsed(kAnyRole, role, false, room);
+		victims = ChooseVictims(kAnyRole, scan, target, in_use, arg);
+	}
 
 	for (std::uint32_t v = 0; v < victims; v++)
 		EraseAt(SlotOf(candidates[v].place));

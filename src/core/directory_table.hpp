@@ -133,8 +133,13 @@ public:
 	 */
 	void		Add(Entry &entry, const NameCounts &counts) noexcept;
 
-	/* Some entry of (database, key), whatever its role, or nullptr. */
-	const Entry *FindAnyRole(std::uint32_t database, std::int64_t key) const noexcept;
+	/*
+	 * The entries of (database, key) of every role, from the skip'th on:
+	 * puts up to max of them into found and returns how many it put.  The
+	 * caller copies what it needs before releasing the lock.
+	 */
+	std::uint32_t FindAllRoles(std::uint32_t database, std::int64_t key, std::uint32_t skip,
+							   const Entry **found, std::uint32_t max) const noexcept;
 
 	/*
 	 * The entry of id, added if absent (exclusive lock), in one walk of the
@@ -148,15 +153,19 @@ public:
 						bool truncated, const Entry **other = nullptr) noexcept;
 
 	/*
-	 * Makes room (exclusive lock): removes about 5% of the capacity, the
-	 * least used first and, among equally used ones, the oldest first, of
-	 * the entries for which in_use(database, key, arg) is false; only when
-	 * every entry is in use, the least used of those.  in_use is asked in
-	 * that order and only until enough idle entries are found.  Decays every
-	 * usage count.  Returns how many entries went.
+	 * Makes room for a name of role (exclusive lock): removes about 5% of
+	 * the capacity, the least used first and, among equally used ones, the
+	 * oldest first, of the entries for which in_use(database, key, arg) is
+	 * false; only when every entry is in use, the least used of those.
+	 * in_use is asked in that order and only until enough idle entries are
+	 * found.  A role that has at least its fair share of the entries (the
+	 * entries divided by the roles that have some, itself included) evicts
+	 * its own idle ones, so that one role taking many names churns only its
+	 * own; only when none of them is idle, the others.  Decays every usage
+	 * by 1%.  Returns how many entries went.
 	 */
 	using InUseFunction = bool (*)(std::uint32_t database, std::int64_t key, void *arg);
-	std::uint32_t Evict(InUseFunction in_use, void *arg) noexcept;
+	std::uint32_t Evict(std::uint32_t role, InUseFunction in_use, void *arg) noexcept;
 
 	/* Zeroes every entry's counts (exclusive lock); names stay. */
 	void		ResetCounts(std::int64_t now) noexcept;
@@ -172,13 +181,16 @@ public:
 private:
 	/*
 	 * What eviction orders entries by, apart from them so that its scan
-	 * reads 16 bytes an entry: the events counted, decayed (at least 1; 0
-	 * for a free place), and the insertion order, for eviction among equals.
+	 * reads 16 bytes an entry: the events counted, in kUsageUnit units and
+	 * decayed (at least 1; 0 for a free place), the low 32 bits of the
+	 * insertion order, for eviction among equals, and the entry's role, for
+	 * each role's share.
 	 */
 	struct Age
 	{
 		std::atomic<std::uint64_t> usage;
-		std::uint64_t sequence;
+		std::uint32_t sequence;
+		std::uint32_t role;
 	};
 
 	/* The index: an entry's (database, key) and place. */
@@ -197,6 +209,13 @@ private:
 	std::uint32_t SlotOf(std::uint32_t place) const noexcept;
 	std::uint32_t PickIdle(std::uint32_t count, std::uint32_t target, InUseFunction in_use,
 						   void *arg) noexcept;
+	struct Scan;
+	std::uint64_t SequenceAt(std::uint32_t place) noexcept;
+	Scan		GatherLeastUsed(std::uint32_t only_role, std::uint32_t role, bool decay,
+								std::uint32_t room) noexcept;
+	std::uint32_t ChooseVictims(std::uint32_t only_role, const Scan &scan, std::uint32_t target,
+								InUseFunction in_use, void *arg) noexcept;
+	bool		HasFairShare(std::uint32_t role, const Scan &scan) noexcept;
 	Entry	   *Fill(std::uint32_t slot, const NameId &id, std::uint64_t fingerprint,
 					 std::string_view name, bool truncated) noexcept;
 	void		EraseAt(std::uint32_t slot) noexcept;

@@ -6,10 +6,11 @@
  *	  row and their reset.
  *
  * Names follow pg_stat_activity's privacy rule: a name is shown when the
- * current user has the privileges of the role it belongs to (the backend's
- * role for a lock request, the counting role for statistics), or of
- * pg_read_all_stats; otherwise it is NULL and the key still identifies the
- * lock.
+ * current user has the privileges of the role that published it (for a
+ * lock request, preferably the backend's role; for statistics, the
+ * counting role), or of pg_read_all_stats; otherwise it is NULL and the
+ * key still identifies the lock.  Names of other databases are converted
+ * to this database's encoding.
  *
  * Glue layer; see advlock_named.cpp for the rules every glue file follows.
  *
@@ -19,15 +20,19 @@ extern "C" {
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -67,6 +72,65 @@ double
 Milliseconds(int64 microseconds)
 {
 	return microseconds / 1000.0;
+}
+
+/* The encoding of database, from pg_database (a shared catalog); -1 when it is gone. */
+int
+DatabaseEncoding(Oid database)
+{
+	HeapTuple	tuple;
+	int			encoding;
+
+	if (database == MyDatabaseId)
+		return GetDatabaseEncoding();
+	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(database));
+	if (!HeapTupleIsValid(tuple))
+		return -1;
+	encoding = ((Form_pg_database) GETSTRUCT(tuple))->encoding;
+	ReleaseSysCache(tuple);
+	return encoding;
+}
+
+bool
+IsAscii(const char *bytes, int length)
+{
+	for (int i = 0; i < length; i++)
+		if (IS_HIGHBIT_SET(bytes[i]))
+			return false;
+	return true;
+}
+
+/*
+ * A name as text in this database's encoding.  The directory keeps names in
+ * the encoding of the database they were locked in, which may differ: a
+ * name that cannot be converted (no conversion, a character this encoding
+ * lacks, or bytes beyond ASCII from a SQL_ASCII database, which declares no
+ * encoding) is NULL, its key still shown, rather than bytes that are not
+ * text here.  A SQL_ASCII database takes any bytes, as PostgreSQL does.
+ */
+Datum
+NameHere(const char *name, int length, int encoding, bool *isnull)
+{
+	int			here = GetDatabaseEncoding();
+	int			room = length * MAX_CONVERSION_GROWTH + 1;
+	unsigned char *converted;
+	Oid			conversion;
+
+	*isnull = false;
+	if (encoding == here || here == PG_SQL_ASCII || IsAscii(name, length))
+		return PointerGetDatum(cstring_to_text_with_len(name, length));
+	*isnull = true;
+	if (encoding < 0 || encoding == PG_SQL_ASCII)
+		return (Datum) 0;
+	conversion = FindDefaultConversionProc(encoding, here);
+	if (!OidIsValid(conversion))
+		return (Datum) 0;
+	converted = static_cast<unsigned char *>(palloc(room));
+	if (pg_do_encoding_conversion_buf(conversion, encoding, here, (unsigned char *) name, length,
+									  converted, room, true) < length)
+		return (Datum) 0;
+	*isnull = false;
+	return PointerGetDatum(cstring_to_text(reinterpret_cast<char *>(converted)));
 }
 
 /* One directory entry, copied out under the lock. */
@@ -227,7 +291,7 @@ named_lock_stats(PG_FUNCTION_ARGS)
 		values[0] = ObjectIdGetDatum(row.id.role);
 		values[1] = ObjectIdGetDatum(row.id.database);
 		if (advlock_named::MaySeeNamesOf(row.id.role))
-			values[2] = PointerGetDatum(cstring_to_text_with_len(row.name, row.name_length));
+			values[2] = NameHere(row.name, row.name_length, DatabaseEncoding(row.id.database), &nulls[2]);
 		else
 			nulls[2] = true;
 		values[3] = Int64GetDatum(row.id.key);

@@ -36,6 +36,7 @@ extern "C" {
 #include "pg_compat.hpp"
 #include "settings.hpp"
 #include "statement_holds.hpp"
+#include "wait_timeout.hpp"
 
 namespace advlock_named {
 namespace {
@@ -328,16 +329,18 @@ GiveBack(const LockTarget &target, LockMode mode, bool session)
 	}
 }
 
-/* What is left of a timeout that started at start, in the same units. */
+/*
+ * What is left of a timeout that started at start, rounded up to whole
+ * milliseconds as the timeout itself was, and never less than one: a name
+ * found taken when the time is all but spent waits that long and gives up
+ * as a timeout, as a single name would, rather than become a try.
+ */
 int
 RemainingTimeout(int timeout_ms, TimestampTz start)
 {
-	long		elapsed_ms;
-
 	if (timeout_ms <= 0)
 		return timeout_ms;
-	elapsed_ms = TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
-	return elapsed_ms >= timeout_ms ? 0 : timeout_ms - (int) elapsed_ms;
+	return (int) Max(WholeMilliseconds((double) timeout_ms * 1000 - (GetCurrentTimestamp() - start)), 1);
 }
 
 /*

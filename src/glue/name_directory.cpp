@@ -278,18 +278,23 @@ KeyInUse(uint32 database, int64 key, void *arg)
  * never raises an ERROR.
  */
 DirectoryTable::Entry *
-PutShared(DirectoryTable *table, const LocalName &entry, const DirectoryTable::Entry **other)
+PublishOrEvict(DirectoryTable *table, const NameId &id, uint64 fingerprint, std::string_view name, bool truncated,
+			   const DirectoryTable::Entry **other = nullptr)
 {
-	NameId		id = SharedId(entry);
-	DirectoryTable::Entry *shared = table->Publish(id, entry.fingerprint, StoredName(entry),
-												   entry.truncated, other);
+	DirectoryTable::Entry *shared = table->Publish(id, fingerprint, name, truncated, other);
 
 	if (shared == nullptr)
 	{
-		(void) table->Evict(KeyInUse, NULL);
-		shared = table->Publish(id, entry.fingerprint, StoredName(entry), entry.truncated, other);
+		(void) table->Evict(id.role, KeyInUse, NULL);
+		shared = table->Publish(id, fingerprint, name, truncated, other);
 	}
 	return shared;
+}
+
+DirectoryTable::Entry *
+PutShared(DirectoryTable *table, const LocalName &entry, const DirectoryTable::Entry **other)
+{
+	return PublishOrEvict(table, SharedId(entry), entry.fingerprint, StoredName(entry), entry.truncated, other);
 }
 
 void
@@ -352,6 +357,8 @@ Publish(const DirectoryPart &part, LocalName *entry)
 	bool		other_truncated = false;
 
 	LWLockAcquire(part.lock, LW_EXCLUSIVE);
+	/* PutShared inserts and evicts: a shared lock here would let two backends rewrite one index */
+	Assert(LWLockHeldByMeInMode(part.lock, LW_EXCLUSIVE));
 	(void) PutShared(part.table, *entry, &other);
 	if (other != nullptr && other->Fingerprint() != WarnedFingerprint(*entry))
 	{
@@ -763,12 +770,7 @@ CountLeaseEvent(Oid role, int64 key, std::string_view name, bool truncated, uint
 	DirectoryPart &part = PartOf(directory, MyDatabaseId, key);
 
 	LWLockAcquire(part.lock, LW_EXCLUSIVE);
-	entry = part.table->Publish(id, fingerprint, name, truncated);
-	if (entry == nullptr)
-	{
-		(void) part.table->Evict(KeyInUse, NULL);
-		entry = part.table->Publish(id, fingerprint, name, truncated);
-	}
+	entry = PublishOrEvict(part.table, id, fingerprint, name, truncated);
 	if (entry != nullptr)
 		part.table->Add(*entry, counts);
 	LWLockRelease(part.lock);
@@ -793,39 +795,101 @@ MaySeeNamesOf(Oid role)
 	return has_privs_of_role(viewer, ROLE_PG_READ_ALL_STATS);
 }
 
+namespace {
+
+/* A name of a key in the directory, copied out with the role that published it. */
+struct PublishedName
+{
+	Oid			role;
+	uint16		length;
+	char		name[kStoredNameBytes];
+};
+
+/* How many names of one key DirectoryName copies out under the part's lock at a time. */
+constexpr uint32 kNamesPerLook = 8;
+
+void
+CopyName(const DirectoryTable::Entry &entry, PublishedName *to)
+{
+	std::string_view name = entry.Name();
+
+	to->role = entry.Id().role;
+	to->length = (uint16) name.size();
+	memcpy(to->name, name.data(), name.size());
+}
+
+/* Copies out the name role published for key in this database; false if there is none. */
+bool
+CopyNameOf(const DirectoryPart &part, Oid role, int64 key, PublishedName *to)
+{
+	const DirectoryTable::Entry *entry;
+
+	LWLockAcquire(part.lock, LW_SHARED);
+	entry = part.table->Find(NameId{MyDatabaseId, role, key});
+	if (entry != nullptr)
+		CopyName(*entry, to);
+	LWLockRelease(part.lock);
+	return entry != nullptr;
+}
+
+/* Copies out the names of key in this database of every role, from the skip'th on; returns how many. */
+uint32
+CopyNamesOf(const DirectoryPart &part, int64 key, uint32 skip, PublishedName *to)
+{
+	const DirectoryTable::Entry *entries[kNamesPerLook];
+	uint32		count;
+
+	LWLockAcquire(part.lock, LW_SHARED);
+	count = part.table->FindAllRoles(MyDatabaseId, key, skip, entries, kNamesPerLook);
+	for (uint32 i = 0; i < count; i++)
+		CopyName(*entries[i], &to[i]);
+	LWLockRelease(part.lock);
+	return count;
+}
+
+Datum
+NameDatum(const PublishedName &name, bool *isnull)
+{
+	*isnull = false;
+	return PointerGetDatum(cstring_to_text_with_len(name.name, name.length));
+}
+
+} // namespace
+
+/*
+ * Every role that locked the key published its own entry, and a name may
+ * only be shown to a viewer who may see the role that published it, since
+ * keys are public: a backend of one role can request another role's key by
+ * number.  So the names are copied out under the part's lock, and who may
+ * see them (catalog lookups, which may raise an ERROR) is decided after.
+ */
 Datum
 DirectoryName(int64 key, int pid, bool *isnull)
 {
 	DirectoryPart *directory = Directory();
 	PGPROC	   *proc;
-	Oid			role;
-	const DirectoryTable::Entry *entry;
-	text	   *name = NULL;
+	Oid			requester;
+	PublishedName *names;
+	uint32		count;
 
 	*isnull = true;
 	if (directory == nullptr)
 		return (Datum) 0;
 	proc = pid != 0 ? BackendPidGetProc(pid) : NULL;
-	role = proc != NULL ? proc->roleId : InvalidOid;
-	if (!MaySeeNamesOf(role))
-		return (Datum) 0;
-
-	/* palloc before the lock, copy under it */
-	name = static_cast<text *>(palloc(VARHDRSZ + kStoredNameBytes));
+	requester = proc != NULL ? proc->roleId : InvalidOid;
+	names = static_cast<PublishedName *>(palloc(kNamesPerLook * sizeof(PublishedName)));
 	DirectoryPart &part = PartOf(directory, MyDatabaseId, key);
 
-	LWLockAcquire(part.lock, LW_SHARED);
-	entry = part.table->FindAnyRole(MyDatabaseId, key);
-	if (entry != nullptr)
+	/* the name the requesting backend's role published, then any other the viewer may see */
+	if (OidIsValid(requester) && MaySeeNamesOf(requester) && CopyNameOf(part, requester, key, &names[0]))
+		return NameDatum(names[0], isnull);
+	for (uint32 skip = 0; (count = CopyNamesOf(part, key, skip, names)) > 0; skip += count)
 	{
-		std::string_view stored = entry->Name();
-
-		memcpy(VARDATA(name), stored.data(), stored.size());
-		SET_VARSIZE(name, VARHDRSZ + stored.size());
-		*isnull = false;
+		for (uint32 i = 0; i < count; i++)
+			if (names[i].role != requester && MaySeeNamesOf(names[i].role))
+				return NameDatum(names[i], isnull);
 	}
-	LWLockRelease(part.lock);
-	return PointerGetDatum(name);
+	return (Datum) 0;
 }
 
 } // namespace advlock_named

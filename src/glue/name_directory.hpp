@@ -147,9 +147,10 @@ void		FlushNameCounts();
 void		DiscardNameCounts();
 
 /*
- * The name of key in this database for a lock request of backend pid, or
- * NULL (isnull) when the directory does not know it or the current user may
- * not see that backend's names.
+ * The name of key in this database for a lock request of backend pid: the
+ * one that backend's role published, else one another role published,
+ * whichever the current user may see the publishing role of; NULL (isnull)
+ * when the directory has none of those.
  */
 Datum		DirectoryName(int64 key, int pid, bool *isnull);
 
