@@ -57,7 +57,8 @@ def matrix():
     tap = len(glob.glob(os.path.join(ROOT, "t", "*.pl")))
     script = read("tools/test-matrix.sh")
     majors = re.search(r'MAJORS=\$\{MAJORS:-"([0-9 ]+)"\}', script).group(1).split()
-    if 'if [ "$(pg_major)" -ge 17 ]; then\n\t\tisolation_unloaded=()' not in script:
+    if ('isolation_unloaded=($(isolation_without_preloading))' not in script or
+            '[ "$(pg_major)" -ge 17 ] || echo "ISOLATION=\\$(ISOLATION_BASE)"' not in read("tools/cluster.sh")):
         sys.exit("tools/test-matrix.sh no longer runs every spec unpreloaded from 17 on; update doc-figures.py")
     lines = []
     for major in majors:
