@@ -224,10 +224,11 @@ count_pg_regress_results() {
 
 # Prints "passed failed" for a prove log; $2 is the run's status (ok or
 # failed).  A failed run whose log names no test file counts as one failure.
-count_tap_results() {
-	local log=$1 status=$2 passed failed
+count_tap_results() {	# log status: prints "passed failed skipped", one per file
+	local log=$1 status=$2 passed failed skipped
 	passed=$(grep -cE '^t/.*\.pl \.+ ok$' "$log" || true)
-	failed=$(grep -E '^t/.*\.pl \.+ ' "$log" | grep -cvE '\.+ ok$' || true)
+	skipped=$(grep -cE '^t/.*\.pl \.+ skipped: ' "$log" || true)
+	failed=$(grep -E '^t/.*\.pl \.+ ' "$log" | grep -cvE '\.+ (ok$|skipped: )' || true)
 	[ "$status" = ok ] || grep -qE '^t/.*\.pl \.+ ' "$log" || failed=$((failed + 1))
-	echo "$passed $failed"
+	echo "$passed $failed $skipped"
 }

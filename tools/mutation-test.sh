@@ -124,7 +124,7 @@ suites_pass() {
 	cluster_restart ""
 	[ "$passed" = 1 ] || return 1
 	# shellcheck disable=SC2086
-	read -r tap_passed tap_failed <<<"$(run_tap_tests "$tree" $DIRECTORY_TAP_TESTS 2>>"$log")"
+	read -r tap_passed tap_failed _ <<<"$(run_tap_tests "$tree" $DIRECTORY_TAP_TESTS 2>>"$log")"
 	[ "$tap_failed" -eq 0 ]
 }
 

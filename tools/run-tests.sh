@@ -101,8 +101,9 @@ run_suite isolation REGRESS= TAP_TESTS= "${isolation_unloaded[@]}"
 count_regress isolation
 
 run_suite tap REGRESS= ISOLATION=
-read -r tap_passed tap_failed <<<"$(count_tap_results "$WORKDIR/tap.log" "$status")"
+read -r tap_passed tap_failed tap_skipped <<<"$(count_tap_results "$WORKDIR/tap.log" "$status")"
 count "$tap_passed" "$tap_failed"
+[ "$tap_skipped" -eq 0 ] || skipped+=("tap-files:$tap_skipped")
 tap_status=$status
 
 # The same regression and isolation suites with the library preloaded.

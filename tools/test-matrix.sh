@@ -62,7 +62,7 @@ run_major() {
 		[ "$suite_failed" -eq 0 ] ||
 			cat "$tree"/regression.diffs "$tree"/output_iso/regression.diffs 2>/dev/null | head -n 100 || true
 	done
-	read -r suite_passed suite_failed <<<"$(run_tap_tests "$tree")"
+	read -r suite_passed suite_failed _ <<<"$(run_tap_tests "$tree")"
 	passed=$((passed + suite_passed))
 	failed=$((failed + suite_failed))
 	if test/torture.sh --workers 4 --seconds 10 >"$WORKDIR/torture.log" 2>&1; then
