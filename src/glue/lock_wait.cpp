@@ -160,14 +160,7 @@ WaitInSubtransaction(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeou
 		ErrorData  *error;
 
 		LockTimeout = caller_lock_timeout;
-		MemoryContextSwitchTo(caller_context);
-		error = CopyErrorData();
-		FlushErrorState();
-
-		BeginOwnRollback();
-		RollbackAndReleaseCurrentSubTransaction();
-		EndOwnRollback();
-		MemoryContextSwitchTo(caller_context);
+		error = RollBackOwnSubtransaction(caller_context);
 		CurrentResourceOwner = caller_owner;
 		GiveBackRacingGrant(tag, mode, session);
 

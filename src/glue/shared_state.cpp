@@ -533,14 +533,8 @@ TryDirectory()
 	}
 	PG_CATCH();
 	{
-		ErrorData  *error;
+		ErrorData  *error = RollBackOwnSubtransaction(caller_context);
 
-		MemoryContextSwitchTo(caller_context);
-		error = CopyErrorData();
-		FlushErrorState();
-		BeginOwnRollback();
-		RollbackAndReleaseCurrentSubTransaction();
-		EndOwnRollback();
 		/* made by another, but not to be had here: this backend goes on without */
 		if (pg_atomic_read_u32(&segment.state) != kFailed)
 			LogNoDirectory(error->message);

@@ -198,16 +198,19 @@ RegisterStatementCallbacks()
 	RegisterSubXactCallback(OnSubtransactionEnd, NULL);
 }
 
-void
-BeginOwnRollback()
+ErrorData *
+RollBackOwnSubtransaction(MemoryContext context)
 {
-	own_rollbacks++;
-}
+	ErrorData  *error;
 
-void
-EndOwnRollback()
-{
+	MemoryContextSwitchTo(context);
+	error = CopyErrorData();
+	FlushErrorState();
+	own_rollbacks++;
+	RollbackAndReleaseCurrentSubTransaction();
 	own_rollbacks--;
+	MemoryContextSwitchTo(context);
+	return error;
 }
 
 } // namespace advlock_named

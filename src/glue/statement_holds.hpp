@@ -70,10 +70,11 @@ void		GiveBackUnfinishedStatementLeases();
 void		RegisterStatementCallbacks();
 
 /*
- * Brackets a rollback of an internal subtransaction that swallows its
- * error, so that it is not taken for the statement failing.
+ * In the PG_CATCH of an internal subtransaction that swallows its error:
+ * copies the error into context, rolls the subtransaction back without
+ * that being taken for the statement failing, and returns the copy, with
+ * context current.
  */
-void		BeginOwnRollback();
-void		EndOwnRollback();
+ErrorData  *RollBackOwnSubtransaction(MemoryContext context);
 
 } // namespace advlock_named
