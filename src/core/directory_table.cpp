@@ -56,6 +56,15 @@ Decayed(std::uint64_t usage)
 	return usage > 1 ? usage - std::max<std::uint64_t>(usage / 100, 1) : usage;
 }
 
+/* Adds more, skipping the write (and its cache line's traffic) when there is nothing to add. */
+template <typename Count>
+void
+AddAny(std::atomic<Count> &total, Count more)
+{
+	if (more != 0)
+		total.fetch_add(more, std::memory_order_relaxed);
+}
+
 void
 AtomicMax(std::atomic<std::int64_t> &target, std::int64_t value)
 {
@@ -165,28 +174,18 @@ DirectoryTable::Add(Entry &entry, const NameCounts &counts) noexcept
 		usage -= kUsageUnit;
 	if (usage > 0)
 		Ages()[&entry - Entries()].usage.fetch_add(usage, relaxed);
-	if (counts.acquisitions != 0)
-		entry.acquisitions_.fetch_add(counts.acquisitions, relaxed);
-	if (counts.waited != 0)
-		entry.waited_.fetch_add(counts.waited, relaxed);
-	if (counts.timeouts != 0)
-		entry.timeouts_.fetch_add(counts.timeouts, relaxed);
-	if (counts.failed_tries != 0)
-		entry.failed_tries_.fetch_add(counts.failed_tries, relaxed);
-	if (counts.deadlocks != 0)
-		entry.deadlocks_.fetch_add(counts.deadlocks, relaxed);
-	if (counts.total_wait_us != 0)
-		entry.total_wait_us_.fetch_add(counts.total_wait_us, relaxed);
+	AddAny(entry.acquisitions_, counts.acquisitions);
+	AddAny(entry.waited_, counts.waited);
+	AddAny(entry.timeouts_, counts.timeouts);
+	AddAny(entry.failed_tries_, counts.failed_tries);
+	AddAny(entry.deadlocks_, counts.deadlocks);
+	AddAny(entry.total_wait_us_, counts.total_wait_us);
 	AtomicMax(entry.max_wait_us_, counts.max_wait_us);
 	AtomicMax(entry.last_acquired_, counts.last_acquired);
-	if (counts.leases_granted != 0)
-		entry.leases_granted_.fetch_add(counts.leases_granted, relaxed);
-	if (counts.leases_renewed != 0)
-		entry.leases_renewed_.fetch_add(counts.leases_renewed, relaxed);
-	if (counts.leases_expired != 0)
-		entry.leases_expired_.fetch_add(counts.leases_expired, relaxed);
-	if (counts.leases_lost != 0)
-		entry.leases_lost_.fetch_add(counts.leases_lost, relaxed);
+	AddAny(entry.leases_granted_, counts.leases_granted);
+	AddAny(entry.leases_renewed_, counts.leases_renewed);
+	AddAny(entry.leases_expired_, counts.leases_expired);
+	AddAny(entry.leases_lost_, counts.leases_lost);
 }
 
 /* The entries, their ages, the index, then room for Evict to sort every entry in. */
