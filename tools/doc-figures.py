@@ -50,7 +50,7 @@ def make_variable(name):
 def matrix():
     """What make test-matrix prints per major when everything passes: regress
     twice, the specs twice (15 leaves out the directory's in its first pass,
-    as tools/test-matrix.sh does below 17), each TAP file, torture, differential."""
+    as tools/test-matrix.sh does below 17), each TAP file that runs on the major, and each script of test/ it runs."""
     regress = len(make_variable("REGRESS"))
     base = len(make_variable("ISOLATION_BASE"))
     directory = len(make_variable("ISOLATION_DIRECTORY"))
@@ -63,11 +63,13 @@ def matrix():
     if ('isolation_unloaded=($(isolation_without_preloading))' not in script or
             '[ "$(pg_major)" -ge 17 ] || echo "ISOLATION=\\$(ISOLATION_BASE)"' not in read("tools/cluster.sh")):
         sys.exit("tools/test-matrix.sh no longer runs every spec unpreloaded from 17 on; update doc-figures.py")
+    # the scripts run_major runs once each (torture, differential, ...)
+    checks = len(re.findall(r"^\t(?:if )?test/\S+ ", script, re.M))
     lines = []
     for major in majors:
         unloaded = base + directory if int(major) >= 17 else base
         tap = sum(1 for start in tap_from if int(major) >= start)
-        total = 2 * regress + unloaded + base + directory + tap + 2
+        total = 2 * regress + unloaded + base + directory + tap + checks
         lines.append("PostgreSQL %s.x: %d passed, 0 failed" % (major, total))
     return "```\n" + "\n".join(lines) + "\n```\n"
 
