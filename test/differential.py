@@ -453,7 +453,8 @@ class Session(threading.Thread):
         now = time.time()
         held = [grant for grant in self.grants.values() if not grant.gone_surely(now)]
         if self.stale and (not held or r.random() < 0.2):
-            grant = r.choice(self.stale)
+            # the latest gone, which the table may not have reclaimed yet
+            grant = r.choice(list(self.stale)[-3:])
         elif held:
             grant = r.choice(held)
         else:
@@ -589,18 +590,26 @@ class Session(threading.Thread):
                                % (token, name, earlier))
         return effect
 
+    def judge(self, result, grant, answer, yes):
+        """A yes (true, or a check that passed) is wrong for a token surely
+        gone when the call was sent, a no for one surely live until it was
+        answered."""
+        if yes and grant.gone_surely(result.sent):
+            self.violation(result.sql, "%s for %s, which was gone" % (answer, grant.describe()))
+        if not yes and grant.live_surely(result.received):
+            self.violation(result.sql, "%s for %s, which was live" % (answer, grant.describe()))
+
     def renew_effect(self, grant, ttl):
         def effect(result):
             if result.error is not None:
                 grant.maybe_renewed_between(result.sent, result.received, ttl)
-            elif result.value():
-                if grant.gone_surely(result.sent):
-                    self.violation(result.sql, "renew returned true for %s, which was gone" % grant.describe())
+                return
+            renewed = result.value()
+            self.judge(result, grant, "renew returned %s" % ("true" if renewed else "false"), renewed)
+            if renewed:
                 grant.renewed_between(result.sent, result.received, ttl)
                 grant.released = NO
             else:
-                if grant.live_surely(result.received):
-                    self.violation(result.sql, "renew returned false for %s, which was live" % grant.describe())
                 grant.released = YES
         return effect
 
@@ -614,13 +623,9 @@ class Session(threading.Thread):
                 if result.value():
                     self.violation(result.sql, "named_semaphore_release released lease %s" % grant.describe())
                     grant.released = YES
-            elif result.value():
-                if grant.gone_surely(result.sent):
-                    self.violation(result.sql, "release returned true for %s, which was gone" % grant.describe())
-                grant.released = YES
             else:
-                if grant.live_surely(result.received):
-                    self.violation(result.sql, "release returned false for %s, which was live" % grant.describe())
+                released = result.value()
+                self.judge(result, grant, "release returned %s" % ("true" if released else "false"), released)
                 grant.released = YES
         return effect
 
@@ -628,15 +633,13 @@ class Session(threading.Thread):
         """The check, alone or in a guarded write, answers the time it fenced the lease."""
         def effect(result):
             if result.error is None:
-                if grant.gone_surely(result.sent):
-                    self.violation(result.sql, "named_lease_check passed for %s, which was gone" % grant.describe())
+                self.judge(result, grant, "named_lease_check passed", True)
                 grant.released = NO
                 if grant.fenced != YES:
                     grant.fenced_at = result.rows[0][-1]
                 grant.fenced = YES      # until the transaction ends: settle_fences
             elif result.error.sqlstate == "LS001":
-                if grant.live_surely(result.received):
-                    self.violation(result.sql, "named_lease_check refused %s, which was live" % grant.describe())
+                self.judge(result, grant, "named_lease_check refused", False)
                 grant.released = YES
         return effect
 
