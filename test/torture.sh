@@ -54,8 +54,6 @@ if ! psql -X -q -c 'SELECT 1' >/dev/null 2>&1; then
 	CLUSTER_OPTIONS="-c shared_preload_libraries=advlock_named" cluster_start
 fi
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/advlock_named_torture.XXXXXX")
-# 15 and 16 without preloading have no lease table
-if psql_q -c 'SELECT count(*) FROM named_leases' >/dev/null 2>&1; then leases=true; else leases=false; fi
 
 psql_q >/dev/null <<'SQL'
 SET client_min_messages = warning;
@@ -230,6 +228,9 @@ BEGIN
 END
 $$;
 SQL
+
+# 15 and 16 without preloading have no lease table
+if psql_q -c 'SELECT count(*) FROM named_leases' >/dev/null 2>&1; then leases=true; else leases=false; fi
 
 deadline=$((SECONDS + seconds))
 
