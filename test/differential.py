@@ -12,7 +12,10 @@ the same names: exclusive and shared leases with ttls short enough to
 expire under the sessions' eyes (some bound to the session, some taken in
 an exception block that catches an error after the grant), renewals,
 releases, named_lease_check inside transactions, semaphore permits of a
-session or with a ttl, and writes guarded by a check or by a lock.  Each
+session or with a ttl, and writes guarded by a check or by a lock, also
+in guarded transactions run a step at a time (BEGIN, check, work, write,
+COMMIT; or a short lease, ttl permits or a transaction lock on the first
+two names, where the sessions meet, then work, write, COMMIT).  Each
 session acts as a role of its own, so that the leases of its role in
 named_leases are exactly its own.  After every step each session asserts,
 about itself:
@@ -23,7 +26,10 @@ about itself:
   (after the rollback that an error requires), whenever in its statement the
   error came: a failed statement leaves no lock behind; a lease or
   semaphore step never adds to pg_locks;
-- it never holds more distinct keys than advlock_named.max_locks_per_session.
+- it never holds more distinct keys than advlock_named.max_locks_per_session;
+- the step ended within its statement_timeout and SLACK: cancels and
+  timeouts end every wait (and a session still in a step well after the
+  end is reported, not waited for);
 
 and about its leases, from what it believes it holds: the tokens it was
 given and has not seen go, each with the window its expiry lies in (from
@@ -53,9 +59,11 @@ and about the lease table as named_leases shows it in one snapshot:
   read before the view, while the lock stays held).
 
 Guarded writes record the interval they ran in: under a lease or permits
-after named_lease_check (whose fence keeps them until the transaction
-ends), under a named lock after pg_locks showed it held.  After the run,
-among the committed writes:
+from a named_lease_check of their transaction (whose fence keeps them until
+the transaction ends; a write after an earlier check relies on it, as a
+client's would), under a named lock from when pg_locks showed it held or
+its lock call of the transaction returned.  After the run, among the
+committed writes:
 
 - no two intervals on one name overlap where one is exclusive and their
   holders (a lease's token, a lock's backend) differ;
