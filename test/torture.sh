@@ -7,7 +7,7 @@
 # one name or a set of two at a time, in every scope and form (waiting,
 # timed with tiny timeouts, transaction or session), while a killer
 # terminates random workers.  Where the server has leases, they also take
-# shared and exclusive leases on the same names (ttls of 5-50 ms, waits of
+# shared and exclusive leases on the same names (ttls of 2-20 ms, waits of
 # 0-3 ms) and one or two permits of a semaphore of capacity 2 on each name
 # (the session's, or with a ttl), and keep a lease or ttl permits for the
 # iteration by named_lease_check, whose fence holds them until the
