@@ -4,10 +4,12 @@ sees of leases, semaphores and named locks over the Unix socket, from
 Python (psycopg 3; Redis through redis-py).  It measures and prints raw
 samples, one "label value" a line; bench/run.sh makes the figures.
 
-  client.py pairs --kinds lease,lock,builtin,redis --rounds R --pairs N [--redis SOCKET]
+  client.py pairs --kinds lease,lock,builtin,redis --rounds R --pairs N [--redis SOCKET] [--driver psycopg2]
       R interleaved rounds of N acquire+release pairs of each kind, in one
       autocommit connection (one Redis connection for redis), the order
       reversed in every other round: "pairs_KIND milliseconds" per round.
+      --driver psycopg2 runs the PostgreSQL kinds through psycopg2 (C)
+      instead of psycopg 3, whose Debian build wraps libpq in pure Python.
   client.py expiry --waiter lease|lock --rounds R [--ttl-ms 50]
       a holder takes an exclusive lease for ttl and does not renew; a
       waiter already queued for the name is granted when it expires:
@@ -43,7 +45,12 @@ end
 """
 
 
-def connect():
+def connect(driver="psycopg"):
+	if driver == "psycopg2":
+		import psycopg2
+		conn = psycopg2.connect("")
+		conn.autocommit = True
+		return conn
 	return psycopg.connect("", autocommit=True)
 
 
@@ -52,9 +59,9 @@ def one(cur, sql, params=()):
 	return cur.fetchone()[0]
 
 
-def pair_runners(kinds, redis_socket):
+def pair_runners(kinds, redis_socket, driver):
 	"""kind -> function(count) running count acquire+release pairs."""
-	conn = connect()
+	conn = connect(driver)
 	cur = conn.cursor()
 	runners = {}
 
@@ -105,7 +112,7 @@ def pair_runners(kinds, redis_socket):
 
 def pairs(args):
 	kinds = args.kinds.split(",")
-	runners = pair_runners(kinds, args.redis)
+	runners = pair_runners(kinds, args.redis, args.driver)
 	for kind in kinds:	# warm up: prepared statements, the registered script
 		runners[kind](max(50, args.pairs // 10))
 	for r in range(1, args.rounds + 1):
@@ -241,6 +248,7 @@ def main():
 	p.add_argument("--rounds", type=int, default=5)
 	p.add_argument("--pairs", type=int, default=1000)
 	p.add_argument("--redis", help="redis-server's Unix socket")
+	p.add_argument("--driver", choices=["psycopg", "psycopg2"], default="psycopg")
 	p.set_defaults(run=pairs)
 	p = sub.add_parser("expiry")
 	p.add_argument("--waiter", choices=["lease", "lock"], required=True)

@@ -50,8 +50,10 @@
 #    session lock, the integer builtins, and Redis's single-instance lock
 #    recipe (SET NX PX, released by a compare-and-delete Lua script) against
 #    a redis-server the bench starts on a private Unix socket: µs per pair
-#    and lease/Redis, lease/lock per round (needs python3-psycopg; the Redis
-#    rows need redis-server and python3-redis)
+#    and lease/Redis, builtin/Redis, lease/lock per round (needs
+#    python3-psycopg; the Redis rows need redis-server and python3-redis);
+#    then the same through psycopg2 (C), as Debian's psycopg 3 reaches
+#    libpq through pure Python
 # 13. expiry to grant: a lease of 50 ms that nobody renews, a waiter
 #    already queued for its name (named_lease_exclusive with a wait, or
 #    named_lock_exclusive with a timeout); the waiter's clock_timestamp()
@@ -1059,18 +1061,28 @@ if section 12 && [ "$client_ready" = 1 ]; then
 		say "12. without Redis: no redis-server or python3-redis (apt-get install redis-server python3-redis)"
 	fi
 	say "12. from a client: $client_rounds rounds of $client_pairs acquire+release pairs per kind ($kinds)"
-	client_times=$(client pairs --kinds "$kinds" --rounds "$client_rounds" --pairs "$client_pairs" --redis "$WORKDIR/redis.sock")
+	# psycopg 3 as Debian builds it (libpq through ctypes), then psycopg2 (C)
+	/usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || install_as_root python3-psycopg2
+	drivers=psycopg
+	/usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 && drivers="psycopg psycopg2"
+	for driver in $drivers; do
+		tag=
+		[ "$driver" = psycopg ] || tag=" ($driver)"
+		client_times=$(client pairs --kinds "$kinds" --rounds "$client_rounds" --pairs "$client_pairs" \
+			--redis "$WORKDIR/redis.sock" --driver "$driver")
+		record "client pair$tag: lease (named_lease_exclusive + named_lease_release)" \
+			"$(us_per_pair "$client_times" lease)" "median of $client_rounds rounds"
+		record "client pair$tag: named session lock" "$(us_per_pair "$client_times" lock)" "named_lock_exclusive + named_unlock_exclusive"
+		record "client pair$tag: builtin session lock" "$(us_per_pair "$client_times" builtin)" "pg_advisory_lock + pg_advisory_unlock"
+		if [[ $kinds == *redis ]]; then
+			record "client pair$tag: Redis recipe" "$(us_per_pair "$client_times" redis)" "SET NX PX + compare-and-delete script"
+			record_rounds_ratio "client pair$tag: lease/Redis (target <= 1)" "$client_times" "$client_rounds" pairs lease redis
+			record_rounds_ratio "client pair$tag: builtin/Redis (what any statement pays)" "$client_times" "$client_rounds" pairs builtin redis
+		fi
+		record_rounds_ratio "client pair$tag: lease/named lock (target <= 1.4)" "$client_times" "$client_rounds" pairs lease lock
+		record_rounds_ratio "client pair$tag: named lock/builtin" "$client_times" "$client_rounds" pairs lock builtin
+	done
 	stop_redis
-	record "client pair: lease (named_lease_exclusive + named_lease_release)" "$(us_per_pair "$client_times" lease)" \
-		"median of $client_rounds rounds"
-	record "client pair: named session lock" "$(us_per_pair "$client_times" lock)" "named_lock_exclusive + named_unlock_exclusive"
-	record "client pair: builtin session lock" "$(us_per_pair "$client_times" builtin)" "pg_advisory_lock + pg_advisory_unlock"
-	if [[ $kinds == *redis ]]; then
-		record "client pair: Redis recipe" "$(us_per_pair "$client_times" redis)" "SET NX PX + compare-and-delete script"
-		record_rounds_ratio "client pair: lease/Redis (target <= 1)" "$client_times" "$client_rounds" pairs lease redis
-	fi
-	record_rounds_ratio "client pair: lease/named lock (target <= 1.4)" "$client_times" "$client_rounds" pairs lease lock
-	record_rounds_ratio "client pair: named lock/builtin" "$client_times" "$client_rounds" pairs lock builtin
 fi
 
 #
