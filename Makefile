@@ -10,6 +10,7 @@ CORE_SOURCES = \
 	src/core/directory_table.cpp \
 	src/core/fencing_token.cpp \
 	src/core/key_cache.cpp \
+	src/core/lease_ledger.cpp \
 	src/core/lease_table.cpp \
 	src/core/name_key.cpp \
 	src/core/name_table.cpp \
@@ -20,6 +21,7 @@ GLUE_SOURCES = \
 	src/glue/lease_functions.cpp \
 	src/glue/lease_ops.cpp \
 	src/glue/lease_tokens.cpp \
+	src/glue/ledger_file.cpp \
 	src/glue/lock_activity.cpp \
 	src/glue/lock_ops.cpp \
 	src/glue/lock_status.cpp \

@@ -1,8 +1,10 @@
 # How long leases and semaphore permits live, and what their tokens do
-# across the server's life: a restart and a crash take every lease with
-# them and the tokens after are larger; a session that is terminated takes
-# its bound leases and its session permits, not the others; a promoted
-# standby gives tokens larger than every token the old primary gave.
+# across the server's life: a restart takes every lease with it; a crash
+# takes what sessions held and leaves what roles hold with a ttl, through
+# the lease ledger; the tokens after either are larger; a session that is
+# terminated takes its bound leases and its session permits, not the
+# others; a promoted standby gives tokens larger than every token the old
+# primary gave.
 #
 # Runs preloaded (PostgreSQL 15 needs it for leases), and on 17 and later
 # also without, where the lease table is a DSM segment.
@@ -33,6 +35,19 @@ sub wait_for_restart
 	  or die "the server did not come back";
 }
 
+# The unbound lease renews from another session; the bound one is gone, its name free at once.
+sub unbound_kept_bound_gone
+{
+	my ($node, $label, $unbound_name, $unbound, $bound_name, $bound) = @_;
+
+	is(q1($node, "SELECT named_lease_renew('$unbound_name', $unbound, '1 hour')"),
+		't', "$label: another session renews the unbound lease");
+	is(q1($node, "SELECT named_lease_renew('$bound_name', $bound, '1 hour')"),
+		'f', "$label: the bound lease went with its session");
+	is(q1($node, "SELECT named_lease_exclusive('$bound_name', '1 hour') IS NOT NULL"),
+		't', "$label: and its name is free at once");
+}
+
 sub lifetimes
 {
 	my ($node, $label) = @_;
@@ -48,22 +63,55 @@ sub lifetimes
 	my $after = q1($node, "SELECT named_lease_exclusive('restart', '1 hour')");
 	cmp_ok($after, '>', $before, "$label: the first token after a restart is larger");
 	cmp_ok(epoch_in_file($node), '>', $epoch, "$label: its epoch was made durable first");
+	q1($node, "SELECT named_lease_release('restart', $after)");
 
 	# a crash (a backend killed with SIGKILL: every backend restarts and the
-	# shared memory is made anew), the acquiring one or any other
+	# shared memory is made anew): what a role owns with a ttl outlives it,
+	# as it would outlive the session; what a session owned goes with it
 	my $holder = $node->background_psql('postgres');
 	my $bound = $holder->query_safe("SELECT named_lease_exclusive('crash-bound', '1 hour', '0', true)");
 	my $unbound = $holder->query_safe("SELECT named_lease_exclusive('crash', '1 hour')");
+	my $shared = $holder->query_safe("SELECT named_lease_shared('crash-shared', '1 hour')");
+	$holder->query_safe("SELECT named_lease_renew('crash-shared', $shared, '2 hours')");
+	my $permits = $holder->query_safe("SELECT named_semaphore_acquire('crash-slots', 3, '1 hour', permits => 2)");
+	$holder->query_safe("SELECT named_semaphore_acquire('crash-session-slots', 3)");
+	my $released = $holder->query_safe("SELECT named_lease_exclusive('crash-released', '1 hour')");
+	$holder->query_safe("SELECT named_lease_release('crash-released', $released)");
+	my $before_crash = q1($node,
+		"SELECT string_agg(format('%s %s %s %s %s', name, mode, token, renewals, expires), ',' ORDER BY name) "
+		  . "FROM named_leases WHERE name IN ('crash', 'crash-shared')");
 	my $pid = $holder->query_safe('SELECT pg_backend_pid()');
+	my $log_offset = -s $node->logfile;
 	kill 'KILL', $pid;
 	wait_for_restart($node);
-	is(q1($node, 'SELECT count(*) FROM named_leases'), '0',
-		"$label: a crash takes every lease, bound to the killed session or not");
-	is(q1($node, "SELECT named_lease_renew('crash', $unbound, '1 hour')"),
-		'f', "$label: renew after a crash says the lease is gone");
-	cmp_ok(q1($node, "SELECT named_lease_exclusive('crash', '1 hour')"),
-		'>', $bound, "$label: the first token after a crash is larger than any before");
+	# first, before any lease function could bring the table back
+	is(q1($node, "SELECT named_try_lock_shared('crash')"), 'f',
+		"$label: after a crash a lock still waits for the lease that outlived it");
+	is(q1($node, "SELECT string_agg(name, ',' ORDER BY name) FROM named_leases"),
+		'crash,crash-shared,crash-slots',
+		"$label: the leases and ttl permits outlive a crash; the bound lease, the session's permits and the released lease do not");
+	is(q1($node,
+		"SELECT string_agg(format('%s %s %s %s %s', name, mode, token, renewals, expires), ',' ORDER BY name) "
+		  . "FROM named_leases WHERE name IN ('crash', 'crash-shared')"),
+		$before_crash, "$label: each with its mode, token, renewals and expiry");
+	is(q1($node, "SELECT permits FROM named_leases WHERE name = 'crash-slots'"), '2',
+		"$label: the permits with their count");
+	like(slurp_file($node->logfile, $log_offset), qr/3 leases and semaphore grants outlived the crash/,
+		"$label: the log says how many outlived it");
+	unbound_kept_bound_gone($node, "$label, after a crash", 'crash', $unbound, 'crash-bound', $bound);
+	is(q1($node, "BEGIN; SELECT named_lease_check('crash', $unbound); COMMIT;"),
+		'', "$label: the fence takes the token of a lease that outlived a crash");
+	cmp_ok(q1($node, "SELECT named_lease_exclusive('crash-new', '1 hour')"),
+		'>', $released, "$label: the first token after a crash is larger than any before");
+	is(q1($node, "SELECT named_semaphore_release('crash-slots', $permits)"), 't',
+		"$label: the permits are released as any");
 	$holder->{run}->kill_kill;
+	# a restart, unlike a crash, ends them
+	$node->restart;
+	is(q1($node, 'SELECT count(*) FROM named_leases'), '0',
+		"$label: a restart after the crash takes every lease");
+	is(q1($node, "SELECT named_try_lock_exclusive('crash')"), 't', "$label: and leaves the name free");
+	$unbound = q1($node, "SELECT named_lease_exclusive('crash', '1 hour')");
 
 	# a terminated session: its bound lease and its permits go at once, not the others
 	$holder = $node->background_psql('postgres');
@@ -86,12 +134,7 @@ sub lifetimes
 		  . "(SELECT oid FROM pg_roles WHERE rolname = current_user) AND name <> 'slots'"),
 		'crash,lease-slots,unbound',
 		"$label: a lease bound to no session, and permits with a ttl, outlive it");
-	is(q1($node, "SELECT named_lease_renew('unbound', $unbound, '1 hour')"),
-		't', "$label: another session renews the unbound lease");
-	is(q1($node, "SELECT named_lease_renew('bound', $bound, '1 hour')"),
-		'f', "$label: the bound lease went with its session");
-	is(q1($node, "SELECT named_lease_exclusive('bound', '1 hour') IS NOT NULL"),
-		't', "$label: and its name is free at once");
+	unbound_kept_bound_gone($node, "$label, after a terminated session", 'unbound', $unbound, 'bound', $bound);
 	$waiter->quit;
 	$holder->{run}->kill_kill;
 	q1($node, "SELECT named_lease_release(name, token) FROM named_leases");

@@ -1,17 +1,21 @@
 /*
  * Unit tests of the lease table and of fencing tokens: conflicts between
  * lease kinds, expiry and fences, semaphore permits granted in arrival
- * order, and tokens that only grow, across epochs, restarts and timelines.
+ * order, tokens that only grow, across epochs, restarts and timelines, and
+ * the ledger that carries a role's leases over a crash.
  */
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
 #include <vector>
 
 #include "fencing_token.hpp"
+#include "lease_ledger.hpp"
 #include "lease_table.hpp"
 
 namespace advlock_named {
@@ -395,6 +399,186 @@ TEST(LeaseTable, NeverGrantsConflictingLeases)
 				<< "step " << step << ", key " << k << ": " << exclusive << " exclusive, " << shared << " shared";
 		}
 	}
+}
+
+} // namespace
+} // namespace advlock_named
+
+namespace advlock_named {
+namespace {
+
+/* A ledger in memory: the records the table reported, by place. */
+struct MemoryLedger final : LedgerSink
+{
+	MemoryLedger() { LeaseTable::SetLedgerSink(this); }
+	~MemoryLedger() { LeaseTable::SetLedgerSink(nullptr); }
+
+	void		Put(std::uint32_t place, const LedgerRecord *record) noexcept override
+	{
+		puts++;
+		if (record == nullptr)
+			records.erase(place);
+		else
+			records[place] = *record;
+	}
+
+	std::map<std::uint32_t, LedgerRecord> records;
+	int			puts = 0;
+};
+
+HolderSpec
+Bound(const Resource &resource, std::int64_t expires)
+{
+	HolderSpec	spec = Lease(resource, HolderKind::kExclusive, expires);
+
+	spec.session_pid = 77;
+	return spec;
+}
+
+TEST(LeaseLedger, KeepsOnlyWhatARoleOwnsWithATimeToLive)
+{
+	Table		t(8);
+	MemoryLedger ledger;
+
+	ASSERT_NE(t.table->Insert(Lease(Lock(1), HolderKind::kExclusive, kSecond), t.Token()), nullptr);
+	ASSERT_NE(t.table->Insert(Permits(Semaphore(2), 1, 3, kSecond), t.Token()), nullptr);
+	EXPECT_EQ(ledger.records.size(), 2u);
+	ASSERT_NE(t.table->Insert(Bound(Lock(3), kSecond), t.Token()), nullptr);
+	ASSERT_NE(t.table->Insert(Permits(Semaphore(4), 1, 3, kNeverExpires), t.Token()), nullptr);
+	EXPECT_EQ(ledger.records.size(), 2u) << "a session's holders end with it, and a crash ends every session";
+	EXPECT_EQ(ledger.puts, 2);
+}
+
+TEST(LeaseLedger, FollowsRenewalReleaseAndExpiry)
+{
+	Table		t(8);
+	MemoryLedger ledger;
+	std::int64_t token = t.Token();
+	LeaseTable::Holder *holder = t.table->Insert(Lease(Lock(1), HolderKind::kExclusive, kSecond), token);
+	HolderSpec	spec;
+	std::int64_t read_token;
+	std::int64_t renewals;
+
+	t.table->Renew(holder, 5 * kSecond);
+	ASSERT_EQ(ledger.records.size(), 1u);
+	ASSERT_TRUE(ReadRecord(ledger.records.begin()->second, &spec, &read_token, &renewals));
+	EXPECT_EQ(spec.expires, 5 * kSecond);
+	EXPECT_EQ(renewals, 1);
+
+	t.table->AddFence(holder);
+	EXPECT_FALSE(t.table->Release(holder));
+	EXPECT_TRUE(ledger.records.empty()) << "released, though a fence keeps it a while: it must not come back";
+	int			puts = ledger.puts;
+	EXPECT_TRUE(t.table->DropFence(holder, 0));
+	EXPECT_EQ(ledger.puts, puts) << "nothing more to say of a released holder";
+
+	ASSERT_NE(t.table->Insert(Lease(Lock(2), HolderKind::kShared, kSecond), t.Token()), nullptr);
+	EXPECT_EQ(t.table->Reclaim(Lock(2), kSecond, nullptr, nullptr), 1u);
+	EXPECT_TRUE(ledger.records.empty()) << "an expired holder reclaimed goes from the ledger too";
+}
+
+TEST(LeaseLedger, ARecordReadsBackAsItsHolder)
+{
+	Table		t(8);
+	MemoryLedger ledger;
+	HolderSpec	written = Permits(Semaphore(9), 2, 5, 7 * kSecond);
+	std::string long_name(kLeaseNameBytes + 20, 'x');
+	std::int64_t token = t.Token();
+	HolderSpec	read;
+	std::int64_t read_token;
+	std::int64_t renewals;
+
+	written.acquired = 3 * kSecond;
+	written.fingerprint = 0x1234;
+	written.name = long_name;
+	LeaseTable::Holder *holder = t.table->Insert(written, token);
+	t.table->Renew(holder, 8 * kSecond);
+	LedgerRecord record = ledger.records.begin()->second;
+
+	ASSERT_TRUE(ReadRecord(record, &read, &read_token, &renewals));
+	EXPECT_EQ(read.resource, written.resource);
+	EXPECT_EQ(read.kind, HolderKind::kPermits);
+	EXPECT_EQ(read.role, written.role);
+	EXPECT_EQ(read.permits, 2);
+	EXPECT_EQ(read.capacity, 5);
+	EXPECT_EQ(read.acquired, 3 * kSecond);
+	EXPECT_EQ(read.expires, 8 * kSecond);
+	EXPECT_EQ(read.session_pid, 0);
+	EXPECT_EQ(read.fingerprint, 0x1234u);
+	EXPECT_EQ(read.name, std::string(kLeaseNameBytes, 'x'));
+	EXPECT_TRUE(read.truncated) << "the name was cut to what a holder keeps";
+	EXPECT_EQ(read_token, token);
+	EXPECT_EQ(renewals, 1);
+}
+
+TEST(LeaseLedger, ATornOrForeignRecordIsLeftOut)
+{
+	Table		t(8);
+	MemoryLedger ledger;
+	HolderSpec	spec;
+	std::int64_t token;
+	std::int64_t renewals;
+	LedgerRecord empty;
+
+	ASSERT_NE(t.table->Insert(Lease(Lock(1), HolderKind::kExclusive, kSecond), t.Token()), nullptr);
+	LedgerRecord record = ledger.records.begin()->second;
+
+	for (std::size_t byte : {std::size_t{0}, offsetof(LedgerRecord, expires), offsetof(LedgerRecord, name) + 3,
+							 offsetof(LedgerRecord, checksum)})
+	{
+		LedgerRecord torn = record;
+
+		reinterpret_cast<unsigned char *>(&torn)[byte] ^= 0x40;
+		EXPECT_FALSE(ReadRecord(torn, &spec, &token, &renewals)) << "byte " << byte << " changed";
+	}
+	std::memset(&empty, 0, sizeof(empty));
+	EXPECT_FALSE(ReadRecord(empty, &spec, &token, &renewals)) << "an empty place";
+
+	LedgerHeader header = HeaderFor(8, 12345);
+	EXPECT_TRUE(HeaderIsSound(header));
+	header.record_bytes++;
+	EXPECT_FALSE(HeaderIsSound(header)) << "another format";
+}
+
+TEST(LeaseLedger, ATableBuiltAgainHoldsWhatTheLedgerKept)
+{
+	Table		before(16);
+	MemoryLedger ledger;
+	std::vector<std::int64_t> tokens;
+
+	for (std::int64_t key = 1; key <= 6; key++)
+	{
+		tokens.push_back(before.Token());
+		ASSERT_NE(before.table->Insert(Lease(Lock(key), HolderKind::kExclusive, 10 * kSecond), tokens.back()),
+				  nullptr);
+	}
+	ASSERT_TRUE(before.table->Release(before.table->Find(kDatabase, 2, tokens[1])));
+	before.table->Renew(before.table->Find(kDatabase, 3, tokens[2]), 20 * kSecond);
+	ASSERT_NE(before.table->Insert(Bound(Lock(7), 10 * kSecond), before.Token()), nullptr);
+
+	LeaseTable::SetLedgerSink(nullptr);
+	Table		after(16);
+	int			puts = ledger.puts;
+
+	LeaseTable::SetLedgerSink(&ledger);
+	for (const auto &[place, record] : ledger.records)
+	{
+		HolderSpec	spec;
+		std::int64_t token;
+		std::int64_t renewals;
+
+		ASSERT_TRUE(ReadRecord(record, &spec, &token, &renewals));
+		ASSERT_NE(after.table->Readmit(spec, token, renewals), nullptr);
+	}
+	EXPECT_EQ(ledger.puts, puts) << "readmitting reports nothing: the glue writes the new ledger whole";
+	EXPECT_EQ(after.table->Count(), 5u);
+	EXPECT_EQ(after.table->Find(kDatabase, 2, tokens[1]), nullptr) << "released before the crash";
+	EXPECT_EQ(after.table->Find(kDatabase, 3, tokens[2])->Renewals(), 1);
+	EXPECT_EQ(after.table->Find(kDatabase, 3, tokens[2])->Expires(), 20 * kSecond);
+	EXPECT_TRUE(after.table->MayHoldLockSpace(kDatabase, 1)) << "the lock path sees a readmitted lease";
+	EXPECT_TRUE(after.table->Check(Lock(1), HolderKind::kShared, 0, 0, UINT32_MAX).blocked);
+	EXPECT_FALSE(after.table->Check(Lock(7), HolderKind::kExclusive, 0, 0, UINT32_MAX).blocked)
+		<< "the session-bound lease ended with its session";
 }
 
 } // namespace

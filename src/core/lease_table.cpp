@@ -7,6 +7,8 @@
  */
 #include "lease_table.hpp"
 
+#include "lease_ledger.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -18,6 +20,9 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free,
 static_assert(kLeaseNameBytes <= UINT8_MAX, "a stored name's length fits its byte");
 
 namespace {
+
+/* This process's: a pointer to its own memory, so never in the shared table. */
+LedgerSink *ledger_sink = nullptr;
 
 constexpr std::size_t
 Aligned(std::size_t size)
@@ -178,6 +183,8 @@ LeaseTable::Unlink(Holder *holder) noexcept
 		bucket.lock_holders.fetch_sub(1, std::memory_order_release);
 		lock_space_holders_.fetch_sub(1, std::memory_order_release);
 	}
+	if (!holder->released_)
+		Report(holder, true);
 	holder->used_ = false;
 	holder->next_ = free_list_;
 	free_list_ = place;
@@ -280,8 +287,49 @@ LeaseTable::Check(const Resource &resource, HolderKind kind, std::int32_t permit
 	return obstacle;
 }
 
+void
+LeaseTable::SetLedgerSink(LedgerSink *sink) noexcept
+{
+	ledger_sink = sink;
+}
+
+void
+LeaseTable::Report(const Holder *holder, bool gone) noexcept
+{
+	if (ledger_sink == nullptr || !Kept(*holder))
+		return;
+	if (gone)
+		ledger_sink->Put(static_cast<std::uint32_t>(holder - Holders()), nullptr);
+	else
+	{
+		LedgerRecord record = RecordOf(*holder);
+
+		ledger_sink->Put(static_cast<std::uint32_t>(holder - Holders()), &record);
+	}
+}
+
 LeaseTable::Holder *
 LeaseTable::Insert(const HolderSpec &spec, std::int64_t token) noexcept
+{
+	Holder	   *holder = Place(spec, token);
+
+	if (holder != nullptr)
+		Report(holder, false);
+	return holder;
+}
+
+LeaseTable::Holder *
+LeaseTable::Readmit(const HolderSpec &spec, std::int64_t token, std::int64_t renewals) noexcept
+{
+	Holder	   *holder = Place(spec, token);
+
+	if (holder != nullptr)
+		holder->renewals_ = renewals;
+	return holder;
+}
+
+LeaseTable::Holder *
+LeaseTable::Place(const HolderSpec &spec, std::int64_t token) noexcept
 {
 	Holder	   *holder;
 	Bucket	   &bucket = Buckets()[BucketOf(spec.resource)];
@@ -322,6 +370,7 @@ LeaseTable::Insert(const HolderSpec &spec, std::int64_t token) noexcept
 bool
 LeaseTable::Release(Holder *holder) noexcept
 {
+	Report(holder, true);
 	holder->released_ = true;
 	if (holder->fences_ > 0)
 		return false;
@@ -334,6 +383,7 @@ LeaseTable::Renew(Holder *holder, std::int64_t expires) noexcept
 {
 	holder->expires_ = expires;
 	holder->renewals_++;
+	Report(holder, false);
 }
 
 bool

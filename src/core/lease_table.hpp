@@ -27,6 +27,9 @@
  * MayHoldLockSpace.  Times are opaque int64 microseconds (PostgreSQL's
  * TimestampTz in practice).
  *
+ * Changes to the holders that a role owns with a time to live go to this
+ * process's ledger sink, if it has one (lease_ledger.hpp).
+ *
  * Pure C++: no PostgreSQL header, no allocation, nothing throws.
  *
  *-------------------------------------------------------------------------
@@ -41,6 +44,8 @@
 #include "fencing_token.hpp"
 
 namespace advlock_named {
+
+class LedgerSink;
 
 /* Longest prefix of a name a holder keeps, in bytes. */
 constexpr std::size_t kLeaseNameBytes = 128;
@@ -247,6 +252,12 @@ public:
 	/* A new holder with token (exclusive lock); nullptr when the table is full. */
 	Holder	   *Insert(const HolderSpec &spec, std::int64_t token) noexcept;
 
+	/* A holder the ledger kept, back in a table built anew: as Insert, but not reported to the sink. */
+	Holder	   *Readmit(const HolderSpec &spec, std::int64_t token, std::int64_t renewals) noexcept;
+
+	/* Where this process reports changes to kept holders from now on; nullptr: nowhere. */
+	static void SetLedgerSink(LedgerSink *sink) noexcept;
+
 	/* Marks a holder released; it goes at once unless a fence holds it. Returns whether it went. */
 	bool		Release(Holder *holder) noexcept;
 
@@ -305,6 +316,8 @@ private:
 	Waiter	   *Waiters() noexcept;
 	const Waiter *Waiters() const noexcept;
 	void		Unlink(Holder *holder) noexcept;
+	Holder	   *Place(const HolderSpec &spec, std::int64_t token) noexcept;
+	void		Report(const Holder *holder, bool gone) noexcept;
 	bool		EarlierWaiter(const Resource &resource, std::uint32_t own_slot) const noexcept;
 
 	std::uint32_t capacity_;

@@ -45,6 +45,7 @@ extern "C" {
 }
 
 #include "lease_state.hpp"
+#include "ledger_file.hpp"
 #include "name_directory.hpp"
 #include "statement_holds.hpp"
 
@@ -180,8 +181,8 @@ LayOutLeases(void *memory)
 	header->tranche_id = LWLockNewTrancheId();
 	LWLockInitialize(&header->lock.lock, header->tranche_id);
 	LWLockInitialize(&header->token_lock.lock, header->tranche_id);
-	(void) LeaseTable::Create(static_cast<char *>(memory) + kLeaseTableOffset, (uint32) max_leases,
-							  WaiterSlots());
+	ReadmitLedger(LeaseTable::Create(static_cast<char *>(memory) + kLeaseTableOffset, (uint32) max_leases,
+									 WaiterSlots()));
 }
 
 void
@@ -193,6 +194,7 @@ AdoptLeases(void *memory)
 	lease_state = LeaseState{reinterpret_cast<LeaseTable *>(static_cast<char *>(memory) + kLeaseTableOffset),
 							 &header->lock.lock, &header->token_lock.lock};
 	adopted_leases = &lease_state;
+	WriteLedgerFromNowOn();
 }
 
 /*
@@ -352,7 +354,7 @@ namespace {
  * restart) makes state of its own rather than read theirs.  Bump it with
  * either layout.
  */
-constexpr const char kRegistryName[] = "advlock_named shared state, layout 3";
+constexpr const char kRegistryName[] = "advlock_named shared state, layout 4";
 
 enum SegmentState : uint32
 {
@@ -374,6 +376,7 @@ struct Registry
 	int			tranche_id;
 	Segment		directory;
 	Segment		leases;
+	bool		leases_outlived_crash;	/* the lease ledger holds leases: make the table at once */
 };
 
 Registry   *registry = nullptr;
@@ -392,6 +395,7 @@ LayOutRegistry(void *memory)
 		segment->handle = DSM_HANDLE_INVALID;
 		segment->reason[0] = '\0';
 	}
+	fresh->leases_outlived_crash = LedgerHoldsLeases();
 }
 
 Registry   &
@@ -596,9 +600,16 @@ LeaseState *
 AdoptLeasesIfMade()
 {
 #if PG_VERSION_NUM >= 170000
-	if (adopted_leases == nullptr && IsUnderPostmaster &&
-		pg_atomic_read_u32(&Attached().leases.state) == kMade)
-		AdoptLeases(MapSegment(registry->leases));
+	if (adopted_leases == nullptr && IsUnderPostmaster)
+	{
+		uint32		state = pg_atomic_read_u32(&Attached().leases.state);
+
+		if (state == kMade)
+			AdoptLeases(MapSegment(registry->leases));
+		/* a lock must not be granted past a lease that outlived a crash and is not back yet */
+		else if (state == kUnmade && registry->leases_outlived_crash)
+			(void) RequireLeases();
+	}
 #endif
 	return adopted_leases;
 }
