@@ -3,8 +3,9 @@
 # takes what sessions held and leaves what roles hold with a ttl, through
 # the lease ledger; the tokens after either are larger; a session that is
 # terminated takes its bound leases and its session permits, not the
-# others; a promoted standby gives tokens larger than every token the old
-# primary gave.
+# others; a ledger a backend cannot write is withdrawn rather than bring a
+# released lease back; a promoted standby gives tokens larger than every
+# token the old primary gave.
 #
 # Runs preloaded (PostgreSQL 15 needs it for leases), and on 17 and later
 # also without, where the lease table is a DSM segment.
@@ -140,12 +141,53 @@ sub lifetimes
 	q1($node, "SELECT named_lease_release(name, token) FROM named_leases");
 }
 
+# A ledger a backend cannot write to is withdrawn, so that a release it
+# could not record cannot bring its lease back after a crash; the table
+# built after the crash writes a new one.
+sub withdrawn_ledger
+{
+	my ($node, $label) = @_;
+	my $ledger = $node->data_dir . '/advlock_named.leases';
+
+	my $holder = $node->background_psql('postgres');
+	my $token = $holder->query_safe("SELECT named_lease_exclusive('ghost', '1 hour')");
+	$holder->query_safe("SELECT named_lease_exclusive('taken-before', '1 hour')");
+	chmod 0400, $ledger or die "chmod $ledger: $!";
+	my $log_offset = -s $node->logfile;
+	is(q1($node, "SELECT named_lease_release('ghost', $token)"),
+		't', "$label: a session that cannot write the ledger still releases");
+	like(slurp_file($node->logfile, $log_offset), qr/could not write the lease ledger.*\n.*The ledger is withdrawn/,
+		"$label: the log says the ledger is withdrawn");
+	ok(!-e $ledger, "$label: and it is gone from the data directory");
+	my $pid = $holder->query_safe('SELECT pg_backend_pid()');
+	kill 'KILL', $pid;
+	wait_for_restart($node);
+	is(q1($node, "SELECT named_try_lock_exclusive('ghost')"), 't',
+		"$label: after a crash the released lease does not come back");
+	is(q1($node, 'SELECT count(*) FROM named_leases'), '0',
+		"$label: nor do the others: without a ledger a crash takes every lease");
+	$holder->{run}->kill_kill;
+
+	# the table built again writes a new ledger, which the next crash reads
+	my $resumed = q1($node, "SELECT named_lease_exclusive('resumed', '1 hour')");
+	ok(-e $ledger, "$label: the table built after the crash writes a new ledger");
+	$holder = $node->background_psql('postgres');
+	$pid = $holder->query_safe('SELECT pg_backend_pid()');
+	kill 'KILL', $pid;
+	wait_for_restart($node);
+	is(q1($node, "SELECT string_agg(format('%s %s', name, token), ',') FROM named_leases"),
+		"resumed $resumed", "$label: and a lease outlives the next crash again");
+	$holder->{run}->kill_kill;
+	q1($node, "SELECT named_lease_release(name, token) FROM named_leases");
+}
+
 my $node = PostgreSQL::Test::Cluster->new('preloaded');
 $node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'advlock_named'\nrestart_after_crash = on");
 $node->start;
 q1($node, 'CREATE EXTENSION advlock_named');
 lifetimes($node, 'preloaded');
+withdrawn_ledger($node, 'preloaded');
 $node->stop;
 
 if ($node->pg_version >= 17)
@@ -156,6 +198,7 @@ if ($node->pg_version >= 17)
 	$dsm->start;
 	q1($dsm, 'CREATE EXTENSION advlock_named');
 	lifetimes($dsm, 'in a DSM segment');
+	withdrawn_ledger($dsm, 'in a DSM segment');
 	$dsm->stop;
 }
 

@@ -11,11 +11,12 @@
 # test-matrix does), pg_regress and the isolation specs on a server without
 # the library preloaded (on 15, which then has no name directory, without
 # the specs that need one), a short differential check, both suites again
-# with it preloaded, and the TAP tests of the name directory.  The
-# unmutated tree goes through the same suites first, and a failure there
-# stops the run: a suite that fails whatever the tree would kill every
-# mutation.  Prints the score per major, and reinstalls the unmutated build.
-# Takes about a minute per mutation and major.
+# with it preloaded, and the TAP tests of the name directory and of the
+# leases' lifetimes.  The unmutated tree goes through the same suites
+# first, and a failure there stops the run: a suite that fails whatever
+# the tree would kill every mutation.  Prints the score per major, and
+# reinstalls the unmutated build.  Takes about a minute per mutation and
+# major.
 #
 # MUTATIONS names another file of records.  With --check it only checks
 # that every record still applies to the source (its old text occurs
@@ -73,8 +74,9 @@ fi
 MAJORS=${MAJORS:-$(pg_major)}
 . tools/pg_majors.sh
 
-# The TAP tests of the name directory: real logins, encodings, concurrent publishing.
-DIRECTORY_TAP_TESTS="t/005_name_directory.pl t/006_name_privacy.pl t/007_name_encoding.pl t/010_publish_stress.pl"
+# The TAP tests of the name directory (real logins, encodings, concurrent
+# publishing) and of what leases outlive (restarts, crashes, the ledger).
+MUTATION_TAP_TESTS="t/005_name_directory.pl t/006_name_privacy.pl t/007_name_encoding.pl t/008_lease_lifetimes.pl t/010_publish_stress.pl"
 
 names=()
 files=()
@@ -124,7 +126,7 @@ suites_pass() {
 	cluster_restart ""
 	[ "$passed" = 1 ] || return 1
 	# shellcheck disable=SC2086
-	read -r tap_passed tap_failed _ <<<"$(run_tap_tests "$tree" $DIRECTORY_TAP_TESTS 2>>"$log")"
+	read -r tap_passed tap_failed _ <<<"$(run_tap_tests "$tree" $MUTATION_TAP_TESTS 2>>"$log")"
 	[ "$tap_failed" -eq 0 ]
 }
 

@@ -6,7 +6,8 @@
  * Records are written in place, without fsync: the ledger only has to
  * outlive the server's processes, and a crash of the operating system
  * restarts the postmaster, which starts an empty ledger anyway.  A backend
- * keeps its descriptor of the file for its life.
+ * keeps its descriptor of the file until it exits or the ledger is
+ * withdrawn.
  *
  * Glue layer; see advlock_named.cpp for the rules every glue file follows.
  *
@@ -64,7 +65,14 @@ ReadFully(int fd, void *buffer, size_t length, off_t offset)
 bool
 WriteFully(int fd, const void *buffer, size_t length, off_t offset)
 {
-	return pg_pwrite(fd, buffer, length, offset) == (ssize_t) length;
+	ssize_t		written = pg_pwrite(fd, buffer, length, offset);
+
+	if (written == (ssize_t) length)
+		return true;
+	/* a short write sets no errno: the disk is full */
+	if (written >= 0)
+		errno = ENOSPC;
+	return false;
 }
 
 /*
@@ -130,11 +138,18 @@ WriteWholeLedger(const LeaseTable &table)
 	ereport(LOG,
 			(errcode_for_file_access(),
 			 errmsg("advlock_named: could not write the lease ledger \"%s\": %m", kLedgerFile),
-			 errdetail("Leases taken from now on may not outlive a crash of the server.")));
+			 errdetail("Leases will not outlive a crash of the server until the lease table is built again.")));
 	(void) unlink(kLedgerTempFile);
+	/* an older ledger would not match this table's places */
+	(void) unlink(kLedgerFile);
 }
 
-/* This process's way to the file. */
+/*
+ * This process's way to the file.  A change it cannot write withdraws the
+ * ledger (unlinks it) rather than leave it behind the table: a release it
+ * missed would bring the lease back after a crash.  The table built after
+ * the next crash writes a new one.
+ */
 class FileLedger final : public LedgerSink
 {
 public:
@@ -142,26 +157,49 @@ public:
 	{
 		static const LedgerRecord empty{};
 
-		if (fd_ < 0 && !failed_)
+		if (withdrawn_)
+			return;
+		if (fd_ < 0)
 		{
 			fd_ = BasicOpenFile(kLedgerFile, O_RDWR | PG_BINARY);
+			if (fd_ < 0 && errno == ENOENT)
+			{
+				/* withdrawn by another process, which said so */
+				withdrawn_ = true;
+				return;
+			}
 			if (fd_ >= 0)
 				ReserveExternalFD();
 		}
 		if (fd_ >= 0 && WriteFully(fd_, record != nullptr ? record : &empty, sizeof(LedgerRecord), OffsetOf(place)))
 			return;
-		/* once per backend: the lease itself is fine, it just would not outlive a crash */
-		if (!failed_)
-			ereport(LOG,
-					(errcode_for_file_access(),
-					 errmsg("advlock_named: could not write the lease ledger \"%s\": %m", kLedgerFile),
-					 errdetail("Leases this backend takes or renews may not outlive a crash of the server.")));
-		failed_ = true;
+		Withdraw();
 	}
 
 private:
+	void		Withdraw() noexcept
+	{
+		int			write_error = errno;
+		bool		unlinked = unlink(kLedgerFile) == 0 || errno == ENOENT;
+
+		if (fd_ >= 0)
+		{
+			close(fd_);
+			ReleaseExternalFD();
+			fd_ = -1;
+		}
+		withdrawn_ = true;
+		errno = write_error;
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("advlock_named: could not write the lease ledger \"%s\": %m", kLedgerFile),
+				 unlinked ?
+				 errdetail("The ledger is withdrawn: leases will not outlive a crash of the server until the lease table is built again.") :
+				 errdetail("The ledger could not be withdrawn either: after a crash of the server, leases released since may come back until their time is up.")));
+	}
+
 	int			fd_ = -1;
-	bool		failed_ = false;
+	bool		withdrawn_ = false;
 };
 
 FileLedger file_ledger;
