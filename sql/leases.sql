@@ -20,6 +20,7 @@ SELECT named_semaphore_acquire('reports', 2);
 CREATE ROLE regress_lease_owner LOGIN;
 CREATE ROLE regress_lease_member LOGIN IN ROLE regress_lease_owner;
 CREATE ROLE regress_lease_stranger LOGIN;
+ALTER ROLE regress_lease_stranger SET advlock_named.max_leases_per_role = 2;
 CREATE DATABASE regress_leases OWNER regress_lease_owner;
 \c regress_leases regress_lease_owner
 CREATE EXTENSION advlock_named;
@@ -180,6 +181,15 @@ SELECT named_semaphore_release('session-end', named_semaphore_acquire('session-e
 SELECT named_semaphore_acquire('both', 1) AS both_sem \gset
 SELECT named_try_lock_exclusive('both') AS lock_unaffected;
 SELECT named_unlock_exclusive('both'), named_semaphore_release('both', :both_sem);
+-- and so are their fences: with the permits checked, a lock of the name
+-- waits for the lease on it as any would, not for this transaction
+SELECT named_semaphore_acquire('apart', 1, '1 min') AS apart_sem \gset
+SELECT named_lease_exclusive('apart', '1 min') AS apart_lease \gset
+BEGIN;
+SELECT named_lease_check('apart', :apart_sem);
+SELECT named_lock_exclusive('apart', '10 ms') AS lock_granted_past_the_lease;
+COMMIT;
+SELECT named_semaphore_release('apart', :apart_sem), named_lease_release('apart', :apart_lease);
 
 -- statistics: grants, renewals, expiries, losses, per role
 SELECT name, leases_granted, leases_renewed, leases_expired, leases_lost
@@ -226,6 +236,13 @@ SELECT name, role, mode FROM named_leases WHERE token = :owned;
 SELECT name IS NULL AS stats_name_hidden FROM named_lock_stats
 WHERE key = named_lock_key('owned') AND database = current_database();
 SELECT named_lease_exclusive('owned', '1 min') IS NULL AS stranger_excluded;
+-- leases whose time ran out on names nobody asked for since hold none of
+-- the role's room (2 leases for this role)
+SELECT count(named_lease_exclusive('brief-' || i, '1 ms')) AS brief FROM generate_series(1, 2) i;
+SELECT pg_sleep(0.01);
+SELECT named_lease_exclusive('after-brief-' || i, '1 min') IS NOT NULL AS granted FROM generate_series(1, 2) i;
+SELECT outcome('SELECT named_lease_exclusive(''one-too-many'', ''1 min'')');
+SELECT count(named_lease_release(name, token)) AS released FROM named_leases WHERE name LIKE 'after-brief-%';
 \c - regress_lease_owner
 SELECT named_lease_release('owned', :owned);
 

@@ -141,6 +141,33 @@ sub lifetimes
 	q1($node, "SELECT named_lease_release(name, token) FROM named_leases");
 }
 
+# Permits granted to a waiter that is terminated before it wakes to take
+# them go back with its session, not after their ttl: the waiter is stopped
+# (SIGSTOP) while the release grants them, then terminated.
+sub granted_to_a_terminated_waiter
+{
+	my ($node, $label) = @_;
+
+	my $token = q1($node, "SELECT named_semaphore_acquire('handed', 1, '1 hour')");
+	my $waiter = $node->background_psql('postgres');
+	my $pid = $waiter->query_safe('SELECT pg_backend_pid()');
+	$waiter->query_until(qr/waiting/,
+		"\\echo waiting\nSELECT named_semaphore_acquire('handed', 1, '1 hour', wait => '1 min');\n");
+	$node->poll_query_until('postgres', "SELECT waiters = 1 FROM named_semaphores WHERE name = 'handed'")
+	  or die "the waiter never queued";
+	kill 'STOP', $pid;
+	is(q1($node, "SELECT named_semaphore_release('handed', $token)"), 't', "$label: the permit is released");
+	is(q1($node, "SELECT count(*) FROM named_leases WHERE name = 'handed'"), '1',
+		"$label: and granted to the stopped waiter");
+	q1($node, "SELECT pg_terminate_backend($pid)");
+	kill 'CONT', $pid;
+	$node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $pid")
+	  or die "the waiter did not end";
+	is(q1($node, "SELECT count(*) FROM named_leases WHERE name = 'handed'"), '0',
+		"$label: a permit granted to a waiter terminated before it took it goes back with its session");
+	$waiter->{run}->kill_kill;
+}
+
 # A ledger a backend cannot write to is withdrawn, so that a release it
 # could not record cannot bring its lease back after a crash; the table
 # built after the crash writes a new one.
@@ -187,6 +214,7 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = 'advlock_named
 $node->start;
 q1($node, 'CREATE EXTENSION advlock_named');
 lifetimes($node, 'preloaded');
+granted_to_a_terminated_waiter($node, 'preloaded');
 withdrawn_ledger($node, 'preloaded');
 $node->stop;
 
@@ -198,6 +226,7 @@ if ($node->pg_version >= 17)
 	$dsm->start;
 	q1($dsm, 'CREATE EXTENSION advlock_named');
 	lifetimes($dsm, 'in a DSM segment');
+	granted_to_a_terminated_waiter($dsm, 'in a DSM segment');
 	withdrawn_ledger($dsm, 'in a DSM segment');
 	$dsm->stop;
 }

@@ -255,8 +255,33 @@ TEST(LeaseTable, FullRefusesAndRolesAreCounted)
 	ASSERT_NE(table.Insert(Lease(Lock(1), HolderKind::kShared, kSecond, 10), t.Token()), nullptr);
 	ASSERT_NE(table.Insert(Lease(Lock(1), HolderKind::kShared, kSecond, 11), t.Token()), nullptr);
 	EXPECT_EQ(table.Insert(Lease(Lock(2), HolderKind::kShared, kSecond, 10), t.Token()), nullptr);
-	EXPECT_EQ(table.CountForRole(10), 1u);
-	EXPECT_EQ(table.CountForRole(12), 0u);
+	EXPECT_EQ(table.CountForRole(10, 0), 1u);
+	EXPECT_EQ(table.CountForRole(12, 0), 0u);
+}
+
+/* Expired holders of names nobody asks for again hold no room of their role, and a sweep frees their places. */
+TEST(LeaseTable, DeadHoldersHoldNoRoom)
+{
+	Table		t(3);
+	LeaseTable &table = *t.table;
+	int			removed = 0;
+
+	for (std::int64_t key = 1; key <= 3; key++)
+		ASSERT_NE(table.Insert(Lease(Lock(key), HolderKind::kExclusive, key * kSecond), t.Token()), nullptr);
+	EXPECT_EQ(table.CountForRole(10, 0), 3u);
+	EXPECT_EQ(table.CountForRole(10, 2 * kSecond), 1u);
+	EXPECT_EQ(table.Insert(Lease(Lock(4), HolderKind::kExclusive, 9 * kSecond), t.Token()), nullptr);
+	EXPECT_EQ(table.ReclaimAnyDead(
+				  5 * kSecond, 1, [](const LeaseTable::Holder &, void *arg) { ++*static_cast<int *>(arg); },
+				  &removed),
+			  1u);
+	EXPECT_EQ(removed, 1);
+	EXPECT_EQ(table.Count(), 2u);
+	ASSERT_NE(table.Insert(Lease(Lock(4), HolderKind::kExclusive, 9 * kSecond), t.Token()), nullptr);
+	EXPECT_EQ(table.ReclaimAnyDead(5 * kSecond, 16, nullptr, nullptr), 2u);
+	EXPECT_EQ(table.Count(), 1u);
+	EXPECT_FALSE(table.MayHoldLockSpace(kDatabase, 1));
+	EXPECT_TRUE(table.MayHoldLockSpace(kDatabase, 4));
 }
 
 TEST(LeaseTable, SessionHoldersGoWithTheirSession)

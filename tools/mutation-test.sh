@@ -11,10 +11,10 @@
 # test-matrix does), pg_regress and the isolation specs on a server without
 # the library preloaded (on 15, which then has no name directory, without
 # the specs that need one), a short differential check, both suites again
-# with it preloaded, and the TAP tests of the name directory and of the
-# leases' lifetimes.  The unmutated tree goes through the same suites
-# first, and a failure there stops the run: a suite that fails whatever
-# the tree would kill every mutation.  Prints the score per major, and
+# with it preloaded, and the TAP tests of the name directory and of
+# leases.  The unmutated tree goes through the same suites first, and a
+# failure there stops the run: a suite that fails whatever the tree would
+# kill every mutation.  Prints the score per major, and
 # reinstalls the unmutated build.  Takes about a minute per mutation and
 # major.
 #
@@ -75,8 +75,8 @@ MAJORS=${MAJORS:-$(pg_major)}
 . tools/pg_majors.sh
 
 # The TAP tests of the name directory (real logins, encodings, concurrent
-# publishing) and of what leases outlive (restarts, crashes, the ledger).
-MUTATION_TAP_TESTS="t/005_name_directory.pl t/006_name_privacy.pl t/007_name_encoding.pl t/008_lease_lifetimes.pl t/010_publish_stress.pl"
+# publishing) and of leases (what they outlive, who may act on them, room).
+MUTATION_TAP_TESTS="t/005_name_directory.pl t/006_name_privacy.pl t/007_name_encoding.pl t/008_lease_lifetimes.pl t/010_publish_stress.pl t/011_lease_owners_and_room.pl"
 
 names=()
 files=()

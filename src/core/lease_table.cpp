@@ -212,6 +212,25 @@ LeaseTable::Reclaim(const Resource &resource, std::int64_t now, RemovedFunction 
 	return gone;
 }
 
+std::uint32_t
+LeaseTable::ReclaimAnyDead(std::int64_t now, std::uint32_t limit, RemovedFunction removed, void *arg) noexcept
+{
+	std::uint32_t gone = 0;
+
+	for (std::uint32_t i = 0; i < capacity_ && gone < limit; i++)
+	{
+		Holder	   *holder = &Holders()[i];
+
+		if (!holder->used_ || !holder->Dead(now))
+			continue;
+		if (removed != nullptr)
+			removed(*holder, arg);
+		Unlink(holder);
+		gone++;
+	}
+	return gone;
+}
+
 /* Whether a waiter for permits of resource came before own_slot (or is there at all, without one). */
 bool
 LeaseTable::EarlierWaiter(const Resource &resource, std::uint32_t own_slot) const noexcept
@@ -417,12 +436,12 @@ LeaseTable::RemoveSessionHolders(std::int32_t pid, RemovedFunction removed, void
 }
 
 std::uint32_t
-LeaseTable::CountForRole(std::uint32_t role) const noexcept
+LeaseTable::CountForRole(std::uint32_t role, std::int64_t now) const noexcept
 {
 	std::uint32_t count = 0;
 
 	for (std::uint32_t i = 0; i < capacity_; i++)
-		if (Holders()[i].used_ && Holders()[i].role_ == role)
+		if (Holders()[i].used_ && Holders()[i].role_ == role && !Holders()[i].Dead(now))
 			count++;
 	return count;
 }

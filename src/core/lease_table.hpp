@@ -242,6 +242,14 @@ public:
 	std::uint32_t Reclaim(const Resource &resource, std::int64_t now, RemovedFunction removed, void *arg) noexcept;
 
 	/*
+	 * As Reclaim, for up to limit dead holders of any resource: the table
+	 * may be full of holders whose time ran out on names nobody asked for
+	 * since.
+	 */
+	std::uint32_t ReclaimAnyDead(std::int64_t now, std::uint32_t limit, RemovedFunction removed,
+								 void *arg) noexcept;
+
+	/*
 	 * What stands in the way of a request of kind (and permits) for
 	 * resource, by holders that are not dead at now; for permits also
 	 * earlier waiters (the caller's own slot excepted), since they go first.
@@ -269,8 +277,8 @@ public:
 	/* Removes every holder bound to session pid; removed() hears of each. */
 	std::uint32_t RemoveSessionHolders(std::int32_t pid, RemovedFunction removed, void *arg) noexcept;
 
-	/* Holders owned by role, alive or not yet reclaimed. */
-	std::uint32_t CountForRole(std::uint32_t role) const noexcept;
+	/* Holders owned by role that are not dead at now. */
+	std::uint32_t CountForRole(std::uint32_t role, std::int64_t now) const noexcept;
 
 	/* Waiter slots, one per backend. */
 	Waiter	   &SlotAt(std::uint32_t slot) noexcept { return Waiters()[slot]; }

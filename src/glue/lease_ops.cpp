@@ -62,6 +62,7 @@ constexpr int kLeaseNotHeld = MAKE_SQLSTATE('L', 'S', '0', '0', '1');
 struct Fence
 {
 	int64		key;
+	LeaseSpace	space;
 	int64		token;
 	SubTransactionId subxact;
 };
@@ -273,17 +274,19 @@ MillisecondsLeft(TimestampTz deadline)
 	return (int) Min((deadline - now + 999) / 1000, (int64) PG_INT32_MAX);
 }
 
+/* A lock name and a semaphore of the same name are apart: so are their guard keys. */
 LOCKTAG
-GuardTag(int64 key)
+GuardTag(int64 key, LeaseSpace space)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) ((uint64) key >> 32), (uint32) key, kGuardKeySpace);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) ((uint64) key >> 32), (uint32) key,
+						 space == LeaseSpace::kSemaphore ? kPermitGuardKeySpace : kGuardKeySpace);
 	return tag;
 }
 
 bool		FencedHere(int64 key, int64 token);
-bool		FencedKeyHere(int64 key);
+bool		FencedKeyHere(int64 key, LeaseSpace space);
 
 /*
  * Waits, in the lock manager, for the transactions that fenced the key to
@@ -291,12 +294,12 @@ bool		FencedKeyHere(int64 key);
  * This transaction's own fence would never end while it waits: an ERROR.
  */
 bool
-WaitForFences(const LockTarget &target, TimestampTz deadline)
+WaitForFences(const LockTarget &target, LeaseSpace space, TimestampTz deadline)
 {
-	LOCKTAG		guard = GuardTag(target.key);
+	LOCKTAG		guard = GuardTag(target.key, space);
 	int			left = MillisecondsLeft(deadline);
 
-	if (FencedKeyHere(target.key))
+	if (FencedKeyHere(target.key, space))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this transaction checked a lease that blocks \"%.*s\"", CutLength(target, 64), target.name),
@@ -358,37 +361,44 @@ ReportNoRoom(const LeaseState &leases, bool table_full)
 			 errhint("Release leases that are no longer needed, or raise advlock_named.max_leases_per_role for the role.")));
 }
 
-/* Whether one more holder fits, table and role; under the table's lock. */
+/* Whether one more holder fits, table and role, at now; under the table's lock. */
 bool
-RoomFor(const LeaseState &leases, bool *table_full)
+RoomFor(const LeaseState &leases, TimestampTz now, bool *table_full)
 {
 	*table_full = leases.table->Count() >= leases.table->Capacity();
 	if (*table_full)
 		return false;
 	return max_leases_per_role == 0 ||
-		leases.table->CountForRole(GetUserId()) < (uint32) max_leases_per_role;
+		leases.table->CountForRole(GetUserId(), now) < (uint32) max_leases_per_role;
 }
 
 /*
  * Inserts a holder for spec with a fresh token, under the table's lock,
  * which it holds on return (0 returned: it let go of it to make a token
- * epoch durable, and the caller tries again).
+ * epoch durable, and the caller tries again).  A full table first gives up
+ * holders whose time ran out, noted in gone.
  */
 int64
-InsertHolder(const LeaseState &leases, const HolderSpec &spec)
+InsertHolder(const LeaseState &leases, const HolderSpec &spec, GoneList *gone)
 {
 	bool		table_full;
+	bool		fits = RoomFor(leases, spec.acquired, &table_full);
 	int64		token;
 
-	if (!RoomFor(leases, &table_full))
+	if (!fits && table_full && leases.table->ReclaimAnyDead(spec.acquired, kGoneRoom, NoteGone, gone) > 0)
+		fits = RoomFor(leases, spec.acquired, &table_full);
+	if (!fits)
 	{
 		LWLockRelease(leases.lock);
+		CountGone(*gone);
 		ReportNoRoom(leases, table_full);
 	}
 	token = DrawToken(leases);
 	if (token == 0)
 	{
 		LWLockRelease(leases.lock);
+		CountGone(*gone);
+		gone->count = 0;
 		EnsureTokenEpoch(leases);
 		return 0;
 	}
@@ -410,12 +420,13 @@ RequireRightsOver(Oid owner, const LockTarget &target)
 }
 
 /*
- * The owner of token on target if the table has it, or InvalidOid; raises
- * an ERROR if the current user may not act for that owner.  Read under a
- * shared lock, checked after it (the check may read the catalog).
+ * The owner of token on target if the table has it, or InvalidOid, and the
+ * space it is in if space is given; raises an ERROR if the current user may
+ * not act for that owner.  Read under a shared lock, checked after it (the
+ * check may read the catalog).
  */
 Oid
-OwnerToActFor(const LeaseState &leases, const LockTarget &target, int64 token)
+OwnerToActFor(const LeaseState &leases, const LockTarget &target, int64 token, LeaseSpace *space = nullptr)
 {
 	LeaseTable::Holder *holder;
 	Oid			owner = InvalidOid;
@@ -424,10 +435,33 @@ OwnerToActFor(const LeaseState &leases, const LockTarget &target, int64 token)
 	holder = leases.table->Find(MyDatabaseId, target.key, token);
 	if (holder != nullptr)
 		owner = holder->Role();
+	if (holder != nullptr && space != nullptr)
+		*space = holder->GetResource().space;
 	LWLockRelease(leases.lock);
 	if (OidIsValid(owner))
 		RequireRightsOver(owner, target);
 	return owner;
+}
+
+/*
+ * The holder of token on target under the table's exclusive lock, held on
+ * return.  owner comes from OwnerToActFor; a holder granted since that
+ * check has its owner checked in turn, so that no other role acts on it.
+ */
+LeaseTable::Holder *
+LockAndFind(const LeaseState &leases, const LockTarget &target, int64 token, Oid *owner)
+{
+	for (;;)
+	{
+		LeaseTable::Holder *holder;
+
+		LWLockAcquire(leases.lock, LW_EXCLUSIVE);
+		holder = leases.table->Find(MyDatabaseId, target.key, token);
+		if (holder == nullptr || holder->Role() == *owner)
+			return holder;
+		LWLockRelease(leases.lock);
+		*owner = OwnerToActFor(leases, target, token);
+	}
 }
 
 void
@@ -463,10 +497,10 @@ FencedHere(int64 key, int64 token)
 }
 
 bool
-FencedKeyHere(int64 key)
+FencedKeyHere(int64 key, LeaseSpace space)
 {
 	for (int i = 0; i < fence_count; i++)
-		if (fences[i].key == key)
+		if (fences[i].key == key && fences[i].space == space)
 			return true;
 	return false;
 }
@@ -478,12 +512,13 @@ FencedKeyHere(int64 key)
 void
 DropFence(const LeaseState &leases, int i)
 {
-	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz now;
 	LeaseTable::Holder *holder;
 	GoneList	gone;
 
 	gone.count = 0;
 	LWLockAcquire(leases.lock, LW_EXCLUSIVE);
+	now = GetCurrentTimestamp();
 	holder = leases.table->Find(MyDatabaseId, fences[i].key, fences[i].token);
 	if (holder != nullptr)
 	{
@@ -548,15 +583,29 @@ void
 OnSessionEnd(int code, Datum arg)
 {
 	LeaseState *leases = adopted_leases;
-	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz now;
 	uint32		slot = (uint32) AnlMyProcNumber();
 
 	if (leases == nullptr)
 		return;
 	GiveBackUnfinishedStatementLeases();
 	LWLockAcquire(leases->lock, LW_EXCLUSIVE);
+	now = GetCurrentTimestamp();
 	if (slot < leases->table->WaiterSlots())
+	{
+		const LeaseTable::Waiter &mine = leases->table->SlotAt(slot);
+
+		/* permits granted to this session's wait that it did not live to take (a FATAL) */
+		if (mine.state == LeaseTable::Waiter::State::kGranted)
+		{
+			LeaseTable::Holder *granted = leases->table->Find(mine.resource.database, mine.resource.key,
+															   mine.granted_token);
+
+			if (granted != nullptr)
+				(void) leases->table->Release(granted);
+		}
 		leases->table->Dequeue(slot);
+	}
 	(void) leases->table->RemoveSessionHolders(MyProcPid, nullptr, nullptr);
 	/* whoever waits for what went, or behind this session's wait, may go: every waiter looks again */
 	for (uint32 other = 0; other < leases->table->WaiterSlots(); other++)
@@ -627,9 +676,9 @@ WaitOutLeases(const LockTarget &target, LockMode mode, int timeout_ms, Timestamp
 			LWLockRelease(leases.lock);
 			CountGone(gone);
 			/* a lease this transaction checked would block it to its end */
-			if (obstacle.fenced || FencedKeyHere(target.key))
+			if (obstacle.fenced || FencedKeyHere(target.key, LeaseSpace::kLock))
 			{
-				if (!WaitForFences(target, deadline))
+				if (!WaitForFences(target, LeaseSpace::kLock, deadline))
 					deadline = now;	/* out of time: the next round gives up */
 			}
 			else
@@ -653,6 +702,7 @@ AcquireLease(const LockTarget &target, LockMode mode, int64 ttl_us, int timeout_
 	Resource	resource = ResourceOf(target, LeaseSpace::kLock);
 	HolderKind	kind = mode == LockMode::kShared ? HolderKind::kShared : HolderKind::kExclusive;
 	int64		token = 0;
+	GoneList	gone;
 
 	/* a lease would wait for a conflicting lock of this session's, which it would never let go */
 	if (AnlLockHeldByMe(&target.tag, ExclusiveLock) ||
@@ -669,16 +719,19 @@ AcquireLease(const LockTarget &target, LockMode mode, int64 ttl_us, int timeout_
 	/* queued in the lock manager, then behind conflicting leases */
 	if (!AcquireNamedLock(target, mode, Scope::kTransaction, timeout_ms))
 		return 0;
+	gone.count = 0;
 	while (token == 0)
 	{
-		TimestampTz now = GetCurrentTimestamp();
+		TimestampTz now;
 
 		LWLockAcquire(leases.lock, LW_EXCLUSIVE);
+		now = GetCurrentTimestamp();
 		/* holding the lock, no conflicting lease can have come since */
 		Assert(!leases.table->Check(resource, kind, 0, now, UINT32_MAX).blocked);
-		token = InsertHolder(leases, SpecFor(target, resource, kind, now, ttl_us, session_bound, 0, 0));
+		token = InsertHolder(leases, SpecFor(target, resource, kind, now, ttl_us, session_bound, 0, 0), &gone);
 	}
 	LWLockRelease(leases.lock);
+	CountGone(gone);
 	(void) LockRelease(&target.tag, ToLockManagerMode(mode), false);
 	NoteStatementLease(target.key, token);
 	CountOn(target, GetUserId(), LeaseEvent::kGranted);
@@ -746,7 +799,8 @@ AcquirePermits(const LockTarget &target, int32 capacity, int64 ttl_us, int timeo
 			if (!obstacle.blocked)
 			{
 				int64		drawn = InsertHolder(leases, SpecFor(target, resource, HolderKind::kPermits, now,
-																 ttl_us, false, permits, capacity));
+																 ttl_us, false, permits, capacity),
+											&gone);
 
 				if (drawn == 0)
 					continue;	/* an epoch was made durable: again */
@@ -783,7 +837,7 @@ AcquirePermits(const LockTarget &target, int32 capacity, int64 ttl_us, int timeo
 			CountGone(gone);
 			if (obstacle.fenced)
 			{
-				if (!WaitForFences(target, deadline))
+				if (!WaitForFences(target, LeaseSpace::kSemaphore, deadline))
 					deadline = now;
 			}
 			else
@@ -829,14 +883,15 @@ RenewLease(const LockTarget &target, int64 token, int64 ttl_us)
 {
 	LeaseState &leases = *RequireLeases();
 	Oid			owner = OwnerToActFor(leases, target, token);
-	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz now;
 	LeaseTable::Holder *holder;
 	GoneList	gone;
 	bool		renewed = false;
 
 	gone.count = 0;
-	LWLockAcquire(leases.lock, LW_EXCLUSIVE);
-	holder = leases.table->Find(MyDatabaseId, target.key, token);
+	holder = LockAndFind(leases, target, token, &owner);
+	/* read under the lock: whoever took over what expired read it under the lock too */
+	now = GetCurrentTimestamp();
 	if (holder != nullptr && holder->Expires() == kNeverExpires && holder->Kind() == HolderKind::kPermits)
 	{
 		LWLockRelease(leases.lock);
@@ -872,14 +927,14 @@ ReleaseLease(const LockTarget &target, int64 token, bool semaphore)
 {
 	LeaseState &leases = *RequireLeases();
 	Oid			owner = OwnerToActFor(leases, target, token);
-	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz now;
 	LeaseTable::Holder *holder;
 	GoneList	gone;
 	bool		released = false;
 
 	gone.count = 0;
-	LWLockAcquire(leases.lock, LW_EXCLUSIVE);
-	holder = leases.table->Find(MyDatabaseId, target.key, token);
+	holder = LockAndFind(leases, target, token, &owner);
+	now = GetCurrentTimestamp();
 	if (holder != nullptr && semaphore && holder->GetResource().space != LeaseSpace::kSemaphore)
 		holder = nullptr;
 	/* a session's permits are that session's to release */
@@ -915,8 +970,9 @@ void
 CheckLease(const LockTarget &target, int64 token)
 {
 	LeaseState &leases = *RequireLeases();
-	LOCKTAG		guard = GuardTag(target.key);
-	Oid			owner = OwnerToActFor(leases, target, token);
+	LeaseSpace	space = LeaseSpace::kLock;
+	Oid			owner = OwnerToActFor(leases, target, token, &space);
+	LOCKTAG		guard = GuardTag(target.key, space);
 	LeaseTable::Holder *holder;
 	bool		live;
 
@@ -928,13 +984,13 @@ CheckLease(const LockTarget &target, int64 token)
 	(void) LockAcquire(&guard, ShareLock, false, false);
 	ReserveFence();
 
-	LWLockAcquire(leases.lock, LW_EXCLUSIVE);
-	holder = leases.table->Find(MyDatabaseId, target.key, token);
-	live = holder != nullptr && holder->Live(GetCurrentTimestamp());
+	holder = LockAndFind(leases, target, token, &owner);
+	/* a token granted only after the first look, in the other space, is not under this guard */
+	live = holder != nullptr && holder->GetResource().space == space && holder->Live(GetCurrentTimestamp());
 	if (live && !FencedHere(target.key, token))
 	{
 		leases.table->AddFence(holder);
-		fences[fence_count++] = Fence{target.key, token, GetCurrentSubTransactionId()};
+		fences[fence_count++] = Fence{target.key, space, token, GetCurrentSubTransactionId()};
 	}
 	LWLockRelease(leases.lock);
 

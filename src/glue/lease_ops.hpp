@@ -35,8 +35,13 @@
 
 namespace advlock_named {
 
-/* field4 of the guard key's advisory tag: its own key space ("NL"), apart from pg_advisory_lock's 1 and 2. */
+/*
+ * field4 of a guard key's advisory tag: key spaces of their own, apart from
+ * pg_advisory_lock's 1 and 2; one for leases on lock names ("NL"), one for
+ * semaphore permits.
+ */
 constexpr uint16 kGuardKeySpace = 20044;
+constexpr uint16 kPermitGuardKeySpace = 20045;
 
 /*
  * A lease on target: its token, or 0 when it was not granted within

@@ -412,6 +412,19 @@ Attached()
 	return *registry;
 }
 
+/*
+ * The segment's state, read without the lock; what its maker wrote before
+ * it (the handle, the reason) is then visible too.
+ */
+uint32
+StateOf(const Segment &segment)
+{
+	uint32		state = pg_atomic_read_u32(const_cast<pg_atomic_uint32 *>(&segment.state));
+
+	pg_read_barrier();
+	return state;
+}
+
 /* Maps a made segment into this backend for the rest of its life. */
 void *
 MapSegment(const Segment &segment)
@@ -450,6 +463,8 @@ MakeSegment(Segment &segment, Size bytes, void (*lay_out)(void *))
 		dsm_pin_segment(made);
 		dsm_pin_mapping(made);
 		segment.handle = dsm_segment_handle(made);
+		/* readers of the state without the lock must find the handle written */
+		pg_write_barrier();
 		pg_atomic_write_u32(&segment.state, kMade);
 	}
 	PG_CATCH();
@@ -460,6 +475,7 @@ MakeSegment(Segment &segment, Size bytes, void (*lay_out)(void *))
 		MemoryContextSwitchTo(caller);
 		snprintf(segment.reason, sizeof(segment.reason), "%s", error->message);
 		FreeErrorData(error);
+		pg_write_barrier();
 		pg_atomic_write_u32(&segment.state, kFailed);
 		PG_RE_THROW();
 	}
@@ -470,14 +486,14 @@ MakeSegment(Segment &segment, Size bytes, void (*lay_out)(void *))
 void *
 MadeSegment(Segment &segment, Size (*bytes)(), void (*lay_out)(void *))
 {
-	if (pg_atomic_read_u32(&segment.state) == kUnmade)
+	if (StateOf(segment) == kUnmade)
 	{
 		LWLockAcquire(&registry->lock, LW_EXCLUSIVE);
-		if (pg_atomic_read_u32(&segment.state) == kUnmade)
+		if (StateOf(segment) == kUnmade)
 			MakeSegment(segment, bytes(), lay_out);
 		LWLockRelease(&registry->lock);
 	}
-	if (pg_atomic_read_u32(&segment.state) != kMade)
+	if (StateOf(segment) != kMade)
 		return nullptr;
 	return MapSegment(segment);
 }
@@ -515,7 +531,7 @@ TryDirectory()
 	MemoryContext caller_context = CurrentMemoryContext;
 	ResourceOwner caller_owner = CurrentResourceOwner;
 
-	switch (pg_atomic_read_u32(&segment.state))
+	switch (StateOf(segment))
 	{
 		case kMade:
 			AdoptDirectory(MapSegment(segment));
@@ -540,14 +556,14 @@ TryDirectory()
 		ErrorData  *error = RollBackOwnSubtransaction(caller_context);
 
 		/* made by another, but not to be had here: this backend goes on without */
-		if (pg_atomic_read_u32(&segment.state) != kFailed)
+		if (StateOf(segment) != kFailed)
 			LogNoDirectory(error->message);
 		FreeErrorData(error);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(caller_context);
 	CurrentResourceOwner = caller_owner;
-	if (directory == nullptr && pg_atomic_read_u32(&segment.state) == kFailed)
+	if (directory == nullptr && StateOf(segment) == kFailed)
 		LogNoDirectory(segment.reason);
 }
 
@@ -602,7 +618,7 @@ AdoptLeasesIfMade()
 #if PG_VERSION_NUM >= 170000
 	if (adopted_leases == nullptr && IsUnderPostmaster)
 	{
-		uint32		state = pg_atomic_read_u32(&Attached().leases.state);
+		uint32		state = StateOf(Attached().leases);
 
 		if (state == kMade)
 			AdoptLeases(MapSegment(registry->leases));
