@@ -202,12 +202,8 @@ LeaseTable::Reclaim(const Resource &resource, std::int64_t now, RemovedFunction 
 		Holder	   *holder = &Holders()[p - 1];
 
 		p = holder->next_;
-		if (!(holder->resource_ == resource) || !holder->Dead(now))
-			continue;
-		if (removed != nullptr)
-			removed(*holder, arg);
-		Unlink(holder);
-		gone++;
+		if (holder->resource_ == resource && ReclaimIfDead(holder, now, removed, arg))
+			gone++;
 	}
 	return gone;
 }
@@ -218,17 +214,20 @@ LeaseTable::ReclaimAnyDead(std::int64_t now, std::uint32_t limit, RemovedFunctio
 	std::uint32_t gone = 0;
 
 	for (std::uint32_t i = 0; i < capacity_ && gone < limit; i++)
-	{
-		Holder	   *holder = &Holders()[i];
-
-		if (!holder->used_ || !holder->Dead(now))
-			continue;
-		if (removed != nullptr)
-			removed(*holder, arg);
-		Unlink(holder);
-		gone++;
-	}
+		if (Holders()[i].used_ && ReclaimIfDead(&Holders()[i], now, removed, arg))
+			gone++;
 	return gone;
+}
+
+bool
+LeaseTable::ReclaimIfDead(Holder *holder, std::int64_t now, RemovedFunction removed, void *arg) noexcept
+{
+	if (!holder->Dead(now))
+		return false;
+	if (removed != nullptr)
+		removed(*holder, arg);
+	Unlink(holder);
+	return true;
 }
 
 /* Whether a waiter for permits of resource came before own_slot (or is there at all, without one). */

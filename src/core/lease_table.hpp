@@ -324,6 +324,8 @@ private:
 	Waiter	   *Waiters() noexcept;
 	const Waiter *Waiters() const noexcept;
 	void		Unlink(Holder *holder) noexcept;
+	/* Unlinks holder if it is dead at now, telling removed first; whether it went. */
+	bool		ReclaimIfDead(Holder *holder, std::int64_t now, RemovedFunction removed, void *arg) noexcept;
 	Holder	   *Place(const HolderSpec &spec, std::int64_t token) noexcept;
 	void		Report(const Holder *holder, bool gone) noexcept;
 	bool		EarlierWaiter(const Resource &resource, std::uint32_t own_slot) const noexcept;
