@@ -76,12 +76,28 @@ void		CheckLease(const LockTarget &target, int64 token);
 bool		WaitOutLeases(const LockTarget &target, LockMode mode, int timeout_ms, TimestampTz start,
 						  int64 *waited_us);
 
-/* Whether a lease may conflict with a lock on target: a load or two when none does. */
-inline bool
-LeasesMayConflict(const LockTarget &target)
-{
-	LeaseState *leases = LeasesIfAny();
+/*
+ * AdoptLeasesIfMade for the lock path, right after the lock manager granted
+ * granted in mode: if adopting fails, a session lock goes back before the
+ * ERROR goes on, so that a failed call holds nothing.  In shared_state.cpp.
+ */
+#if PG_VERSION_NUM >= 170000
+LeaseState *AdoptLeasesIfMadeOrGiveBack(const LOCKTAG *granted, LOCKMODE mode, bool session);
+#endif
 
+/*
+ * Whether a lease may conflict with a lock on target that the lock manager
+ * just granted in mode: a load or two when none does.
+ */
+inline bool
+LeasesMayConflict(const LockTarget &target, LOCKMODE mode, bool session)
+{
+	LeaseState *leases = adopted_leases;
+
+#if PG_VERSION_NUM >= 170000
+	if (leases == nullptr)
+		leases = AdoptLeasesIfMadeOrGiveBack(&target.tag, mode, session);
+#endif
 	return leases != nullptr && leases->table->MayHoldLockSpace(target.tag.locktag_field1, target.key);
 }
 

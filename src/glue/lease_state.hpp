@@ -39,8 +39,9 @@ extern LeaseState *adopted_leases;
 LeaseState *AdoptLeasesIfMade();
 
 /*
- * For the lock path: the lease table if one exists on the server, else
- * nullptr, and then no lease can conflict with a lock.  Costs a load when
+ * For readers of the table (the views, a lock waiting out leases): the
+ * lease table if one exists on the server, else nullptr, and then no lease
+ * can conflict with a lock.  Costs a load when
  * this backend has it or none can exist (15 and 16 without preloading), a
  * call otherwise.  Raises an ERROR only when the table exists but cannot be
  * attached: a lock must not be granted past a lease it cannot see.

@@ -439,7 +439,8 @@ AcquireNamedLock(const LockTarget &target, LockMode mode, Scope scope, int timeo
 	start = timeout_ms > 0 ? GetCurrentTimestamp() : 0;
 	if (!TakeLock(&target.tag, ToLockManagerMode(mode), session, timeout_ms, use))
 		return false;
-	if (unlikely(LeasesMayConflict(target)) && !LeasesLetStand(target, mode, session, timeout_ms, start, use))
+	if (unlikely(LeasesMayConflict(target, ToLockManagerMode(mode), session)) &&
+		!LeasesLetStand(target, mode, session, timeout_ms, start, use))
 		return false;
 	if (session)
 	{
@@ -470,7 +471,7 @@ AcquireNamedLocks(const LockTarget *targets, int count, LockMode mode, Scope sco
 			TimestampTz name_start = left > 0 ? GetCurrentTimestamp() : 0;
 
 			if (!TakeLock(&targets[taken].tag, ToLockManagerMode(mode), session, left, use) ||
-				(unlikely(LeasesMayConflict(targets[taken])) &&
+				(unlikely(LeasesMayConflict(targets[taken], ToLockManagerMode(mode), session)) &&
 				 !LeasesLetStand(targets[taken], mode, session, left, name_start, use)))
 			{
 				complete = false;

@@ -44,6 +44,7 @@ extern "C" {
 #endif
 }
 
+#include "lease_ops.hpp"
 #include "lease_state.hpp"
 #include "ledger_file.hpp"
 #include "name_directory.hpp"
@@ -629,6 +630,36 @@ AdoptLeasesIfMade()
 #endif
 	return adopted_leases;
 }
+
+#if PG_VERSION_NUM >= 170000
+LeaseState *
+AdoptLeasesIfMadeOrGiveBack(const LOCKTAG *granted, LOCKMODE mode, bool session)
+{
+	if (adopted_leases != nullptr || !IsUnderPostmaster)
+		return adopted_leases;
+	/* the common case, no table to adopt, is told apart without setting up a catch */
+	if (registry != nullptr)
+	{
+		uint32		state = StateOf(registry->leases);
+
+		if (state != kMade && !(state == kUnmade && registry->leases_outlived_crash))
+			return nullptr;
+	}
+	PG_TRY();
+	{
+		(void) AdoptLeasesIfMade();
+	}
+	PG_CATCH();
+	{
+		/* a transaction lock goes with the rollback */
+		if (session)
+			(void) LockRelease(granted, mode, true);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return adopted_leases;
+}
+#endif
 
 LeaseState *
 RequireLeases()
