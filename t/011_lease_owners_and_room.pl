@@ -101,6 +101,21 @@ cmp_ok($tries, '>', 100, "the strangers tried $tries tokens");
 is($won, 0, 'the strangers released none of them');
 is($lost, 0, "every one of the owner's releases found its lease");
 
+# The table has 16 places: a 17th live lease is refused.
+is( $node->safe_psql(
+		'race', "SELECT count(named_lease_exclusive('live-' || i, '1 min')) FROM generate_series(1, 16) i",
+		extra_params => [ '-U', 'race_owner' ]),
+	'16',
+	'16 live leases fill the table');
+my $refused = '';
+$node->psql(
+	'race', "SELECT named_lease_exclusive('live-17', '1 min')",
+	stderr => \$refused,
+	extra_params => [ '-U', 'race_owner' ]);
+like($refused, qr/too many leases and semaphore grants on this server/, 'a 17th is refused');
+$node->safe_psql('race', "SELECT named_lease_release(name, token) FROM named_leases",
+	extra_params => [ '-U', 'race_owner' ]);
+
 # A table full of leases whose time ran out on names nobody asked for since
 # gives them up to a new one.
 is( $node->safe_psql(

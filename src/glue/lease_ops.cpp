@@ -95,11 +95,12 @@ void
 NoteGone(const LeaseTable::Holder &holder, void *arg)
 {
 	GoneList   *list = static_cast<GoneList *>(arg);
-	Gone	   &gone = list->gone[list->count];
-	std::string_view name = holder.Name();
 
 	if (list->count == kGoneRoom)
 		return;					/* more at once go uncounted */
+
+	Gone	   &gone = list->gone[list->count];
+	std::string_view name = holder.Name();
 	gone.role = holder.Role();
 	gone.key = holder.GetResource().key;
 	gone.fingerprint = holder.Fingerprint();
@@ -385,7 +386,9 @@ InsertHolder(const LeaseState &leases, const HolderSpec &spec, GoneList *gone)
 	bool		fits = RoomFor(leases, spec.acquired, &table_full);
 	int64		token;
 
-	if (!fits && table_full && leases.table->ReclaimAnyDead(spec.acquired, kGoneRoom, NoteGone, gone) > 0)
+	/* as many as the list has room to count, and at least one */
+	if (!fits && table_full &&
+		leases.table->ReclaimAnyDead(spec.acquired, (uint32) Max(kGoneRoom - gone->count, 1), NoteGone, gone) > 0)
 		fits = RoomFor(leases, spec.acquired, &table_full);
 	if (!fits)
 	{
